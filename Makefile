@@ -1,0 +1,39 @@
+# Every target runs inside the project's own virtual environment (.venv, built by `make setup`).
+VENV   ?= .venv
+PYTHON := $(VENV)/bin/python
+ARGS   ?=
+SEEDS  ?= 1
+export DATA_DIR ?= $(abspath ../shared/data)
+
+.PHONY: setup test test-all smoke report bench learning-curve reproduce-all clean
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+
+setup: $(PYTHON)  ## build .venv with the suite installed in editable mode
+
+test: $(PYTHON)  ## the fast suite (CI runs this)
+	$(PYTHON) -m pytest -q -m "not slow and not gpu"
+
+test-all: $(PYTHON)
+	$(PYTHON) -m pytest -q
+
+smoke: $(PYTHON)  ## every experiment on a tiny subset, records outside results/
+	$(PYTHON) scripts/smoke.py
+
+reproduce-%: $(PYTHON)  ## make reproduce-lenet5 ARGS="trainer.max_epochs=3"
+	$(PYTHON) scripts/train.py experiment=$* $(ARGS)
+
+learning-curve: $(PYTHON)  ## LeNet-5 test error against examples per class (multirun)
+	$(PYTHON) scripts/train.py experiment=lenet5_learning_curve --multirun $(ARGS)
+
+report: $(PYTHON)  ## results/REPORT.md and plots from results/claims.yaml + results/runs.jsonl
+	$(PYTHON) scripts/report.py
+
+bench: $(PYTHON)  ## suite throughput as a ratio against a plain PyTorch loop
+	$(PYTHON) benchmarks/lenet5_throughput.py
+
+clean:
+	rm -rf outputs multirun .pytest_cache

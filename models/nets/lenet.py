@@ -1,0 +1,213 @@
+"""The LeNet family of LeCun, Bottou, Bengio & Haffner (1998), "Gradient-based learning applied to
+document recognition", Proc. IEEE 86(11).
+
+`LeNet5` follows section II-B: 32x32 input, C1 6@5x5, S2 trainable subsampling, C3 16@5x5 wired by
+Table I, S4, C5 120, F6 84, ten Euclidean RBF outputs, squashing f(a) = 1.7159 tanh(2a/3), weights
+uniform in +-2.4/F_in (appendix A). It has exactly 60,000 trainable parameters, as the paper says.
+`LeNet1` and `LeNet4` follow section III-C.7; the paper gives their shapes only in words, so the
+places where we had to choose are marked "guess".
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Table I: which S2 maps (columns 0-5) feed each C3 map (rows 0-15).
+C3_TABLE: tuple[tuple[int, ...], ...] = (
+    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5),
+    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5), (0, 1, 2, 5),
+    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
+    (0, 1, 2, 3, 4, 5),
+)
+
+# Fig. 3: the RBF centres are stylised 7x12 bitmaps of the digits, +1 ink / -1 paper. The paper
+# prints them only as a picture; these bitmaps are our redrawing of it (guess, same size and style).
+DIGIT_BITMAPS = (
+    ("..###..", ".#...#.", "#.....#", "#.....#", "#.....#", "#.....#",
+     "#.....#", "#.....#", "#.....#", ".#...#.", "..###..", "......."),
+    ("...#...", "..##...", ".#.#...", "...#...", "...#...", "...#...",
+     "...#...", "...#...", "...#...", "...#...", ".#####.", "......."),
+    (".####..", "#....#.", "......#", "......#", ".....#.", "....#..",
+     "...#...", "..#....", ".#.....", "#......", "#######", "......."),
+    (".####..", "#....#.", "......#", ".....#.", "..###..", ".....#.",
+     "......#", "......#", "......#", "#....#.", ".####..", "......."),
+    ("....#..", "...##..", "..#.#..", ".#..#..", "#...#..", "#...#..",
+     "#######", "....#..", "....#..", "....#..", "....#..", "......."),
+    ("#######", "#......", "#......", "#......", "#####..", ".....#.",
+     "......#", "......#", "......#", "#....#.", ".####..", "......."),
+    ("..###..", ".#.....", "#......", "#......", "#.###..", "##...#.",
+     "#.....#", "#.....#", "#.....#", ".#...#.", "..###..", "......."),
+    ("#######", "......#", ".....#.", ".....#.", "....#..", "....#..",
+     "...#...", "...#...", "..#....", "..#....", "..#....", "......."),
+    ("..###..", ".#...#.", "#.....#", ".#...#.", "..###..", ".#...#.",
+     "#.....#", "#.....#", "#.....#", ".#...#.", "..###..", "......."),
+    ("..###..", ".#...#.", "#.....#", "#.....#", ".#...##", "..###.#",
+     "......#", "......#", ".....#.", "....#..", "..##...", "......."),
+)
+
+
+def lecun_tanh(a: torch.Tensor) -> torch.Tensor:
+    """Appendix A's squashing function f(a) = A tanh(S a) with A = 1.7159, S = 2/3."""
+    return 1.7159 * torch.tanh(a * (2.0 / 3.0))
+
+
+def digit_codes() -> torch.Tensor:
+    """The ten 84-dimensional RBF centres (7x12 bitmaps flattened, +1/-1)."""
+    rows = [[1.0 if ch == "#" else -1.0 for line in bitmap for ch in line] for bitmap in DIGIT_BITMAPS]
+    return torch.tensor(rows)
+
+
+def lecun_init_(module: nn.Module) -> None:
+    """Appendix A: weights uniform in (-2.4/F_in, 2.4/F_in), F_in = fan-in of the unit."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            fan_in = m.weight[0].numel()
+            nn.init.uniform_(m.weight, -2.4 / fan_in, 2.4 / fan_in)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+class Subsampling(nn.Module):
+    """S2/S4 (section II-B): sum of each 2x2 block times one trainable coefficient, plus one
+    trainable bias, per map, then the squashing function. Two parameters per map."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.coefficient = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = F.avg_pool2d(x, 2) * 4.0  # avg_pool * 4 is the 2x2 sum
+        return lecun_tanh(pooled * self.coefficient.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1))
+
+
+class SparseConv(nn.Module):
+    """C3: a 5x5 convolution where output map i sees only the input maps in table[i]. Only the
+    connected kernels are parameters (so the count matches the paper); they are scattered into a
+    dense, mostly-zero kernel on each forward, which costs less than 16 separate convolutions."""
+
+    def __init__(self, table: tuple[tuple[int, ...], ...], in_channels: int, kernel_size: int = 5) -> None:
+        super().__init__()
+        out_channels = len(table)
+        slots = [o * in_channels + i for o, inputs in enumerate(table) for i in inputs]
+        self.register_buffer("slots", torch.tensor(slots), persistent=False)
+        self.shape = (out_channels, in_channels, kernel_size, kernel_size)
+        self.weight = nn.Parameter(torch.empty(len(slots), kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        fan_in = torch.tensor([len(inputs) for o, inputs in enumerate(table) for _ in inputs])
+        bound = 2.4 / (fan_in * kernel_size * kernel_size)
+        with torch.no_grad():  # appendix A init, per unit fan-in
+            self.weight.copy_((torch.rand_like(self.weight) * 2 - 1) * bound.view(-1, 1, 1))
+
+    def dense_weight(self) -> torch.Tensor:
+        out_c, in_c, k, _ = self.shape
+        dense = self.weight.new_zeros(out_c * in_c, k, k).index_copy(0, self.slots, self.weight)
+        return dense.view(self.shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.dense_weight(), self.bias)
+
+
+class EuclideanRBF(nn.Module):
+    """Output layer (eq. 7): y_i = sum_j (x_j - w_ij)^2, with the centres w fixed to the digit
+    bitmaps (the paper keeps them fixed, "at least initially"; we never train them). The class is
+    the smallest distance, so `forward` returns the distances and callers use -y as scores."""
+
+    def __init__(self, centres: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("centres", centres)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cdist(x, self.centres).pow(2)
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 as in LeCun et al. 1998, section II-B and Fig. 2. Input (N, 1, 32, 32).
+
+    Returns *negated* RBF distances (N, 10), so argmax is the prediction like any classifier,
+    and `repro`'s MAP loss (eq. 9) applies to them. 60,000 trainable parameters.
+    """
+
+    returns_rbf_scores = True
+
+    def __init__(self, num_classes: int = 10, f6_units: int = 84) -> None:
+        super().__init__()
+        assert num_classes == 10 and f6_units == 84, "the RBF bitmaps are 7x12 digits: 10 classes, 84 units"
+        self.c1 = nn.Conv2d(1, 6, 5)
+        self.s2 = Subsampling(6)
+        self.c3 = SparseConv(C3_TABLE, in_channels=6)
+        self.s4 = Subsampling(16)
+        self.c5 = nn.Conv2d(16, 120, 5)
+        self.f6 = nn.Linear(120, f6_units)
+        self.rbf = EuclideanRBF(digit_codes())
+        lecun_init_(nn.ModuleList([self.c1, self.c5, self.f6]))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.s2(lecun_tanh(self.c1(x)))
+        x = self.s4(lecun_tanh(self.c3(x)))
+        x = lecun_tanh(self.c5(x)).flatten(1)
+        return lecun_tanh(self.f6(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -self.rbf(self.features(x))
+
+
+class LeNet5Modern(nn.Module):
+    """The LeNet-5 shape with today's habits: ReLU, max-pooling, full C3, a linear 10-way
+    output for cross-entropy, PyTorch's default init. Not the paper's net; a named variant."""
+
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 120, 5), nn.ReLU(), nn.Flatten(),
+        )
+        self.classifier = nn.Sequential(nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+class LeNet1(nn.Module):
+    """LeNet-1 (section III-C.7): 28x28 input, C1 4@5x5 (24x24), 2x2 averaging, C3 12@5x5 (8x8),
+    2x2 averaging, 10 outputs fully connected to the 12x4x4 maps. Guess: the paper gives the
+    connection pattern of the 12 maps only in the 1989 work; we connect them fully, and the
+    subsampling is parameter-free averaging. tanh squashing as LeNet-5."""
+
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 4, 5)
+        self.c3 = nn.Conv2d(4, 12, 5)
+        self.out = nn.Linear(12 * 4 * 4, num_classes)
+        lecun_init_(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.avg_pool2d(lecun_tanh(self.c1(x)), 2)
+        x = F.avg_pool2d(lecun_tanh(self.c3(x)), 2)
+        return self.out(x.flatten(1))
+
+
+class LeNet4(nn.Module):
+    """LeNet-4 (section III-C.7): 32x32 input, 4 first-level maps, subsampling, 16 feature maps,
+    subsampling, a fully connected layer of 120 units, 10 outputs. Guess: the paper's "8
+    subsampling maps connected in pairs" is simplified to one trainable subsampling per map, and
+    the 16 maps see all 4 below."""
+
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 4, 5)
+        self.s2 = Subsampling(4)
+        self.c3 = nn.Conv2d(4, 16, 5)
+        self.s4 = Subsampling(16)
+        self.f5 = nn.Linear(16 * 5 * 5, 120)
+        self.out = nn.Linear(120, num_classes)
+        lecun_init_(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.s2(lecun_tanh(self.c1(x)))
+        x = self.s4(lecun_tanh(self.c3(x)))
+        x = lecun_tanh(self.f5(x.flatten(1)))
+        return self.out(x)

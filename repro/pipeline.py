@@ -1,0 +1,109 @@
+"""One reproduction run: compose -> fit -> test -> one run record -> the claim lines.
+
+The clock starts before the data is touched (MLPerf's rule) and stops after the test pass.
+Only global rank 0 writes the record; a run that raises writes none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from repro.claims import evaluate, load_claims
+from repro.environment import git_commit, hardware, software
+from repro.meter import RunMeter
+from repro.records import append_record
+
+
+def _instantiate_all(group: DictConfig | None) -> list[Any]:
+    return [instantiate(node) for node in (group or {}).values() if node is not None and "_target_" in node]
+
+
+def _wandb_offline_without_key(cfg: DictConfig) -> None:
+    """W&B with no API key and no login would prompt or fail; run offline instead (`wandb sync` later)."""
+    uses_wandb = any("Wandb" in str(node.get("_target_", "")) for node in (cfg.get("logger") or {}).values() if node)
+    if uses_wandb and not os.environ.get("WANDB_API_KEY") and not Path("~/.netrc").expanduser().exists():
+        os.environ.setdefault("WANDB_MODE", "offline")
+
+
+def _trainable_params(module) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad) or \
+        sum(p.numel() for p in module.parameters())  # the perceptron learns without autograd
+
+
+def run(cfg: DictConfig) -> dict[str, Any] | None:
+    """Train and test one experiment; return its record on rank 0 (None elsewhere)."""
+    started = time.perf_counter()
+    claims = load_claims(cfg.paths.claims_file)  # fail on a broken registry before hours of training
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    _wandb_offline_without_key(cfg)
+
+    datamodule = instantiate(cfg.data)
+    system = instantiate(cfg.model)
+    meter = RunMeter()
+    loggers = _instantiate_all(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")) + [meter],
+                                     logger=loggers or False)
+    trainer.fit(system, datamodule=datamodule)
+    fit_metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    trainer.test(system, datamodule=datamodule, verbose=False)
+    metrics = fit_metrics | {k: float(v) for k, v in trainer.callback_metrics.items()}
+    metrics["epochs"] = float(trainer.current_epoch)
+    wall_time_s = time.perf_counter() - started
+    if not trainer.is_global_zero:
+        return None
+
+    config = OmegaConf.to_container(cfg, resolve=True)
+    record = {
+        "experiment": cfg.experiment_name,
+        "seed": cfg.seed,
+        "params": _trainable_params(system.net),
+        "metrics": metrics,
+        "claims": evaluate(claims, list(cfg.get("claims") or []), metrics, config),
+        "wall_time_s": round(wall_time_s, 2),
+        "samples_per_s": meter.samples_per_s,
+        "flops_per_sample_forward": meter.flops_forward,
+        "flops_per_sample_train": meter.flops_train,
+        "hardware": hardware(str(cfg.trainer.get("accelerator", "cpu")), trainer.num_devices, trainer.num_nodes),
+        "precision": str(trainer.precision),
+        "software": software(),
+        "torch": software()["torch"],
+        "git_commit": git_commit(cfg.paths.root_dir),
+        "command": " ".join(["python", *sys.argv]),
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "config": config,
+    }
+    append_record(Path(cfg.paths.results_dir) / "runs.jsonl", record)
+    _log_claims_to_loggers(loggers, record)
+    print_claims(record)
+    return record
+
+
+def _log_claims_to_loggers(loggers: list[Any], record: dict[str, Any]) -> None:
+    for logger in loggers:
+        if type(logger).__name__ != "WandbLogger":
+            continue
+        rows = [[c["id"], c["paper"], c["measured"], c["unit"], c["verdict"]] for c in record["claims"]]
+        logger.log_table(key="claims", columns=["claim", "paper", "measured", "unit", "verdict"], data=rows)
+        logger.experiment.summary.update({f"verdict/{c['id']}": c["verdict"] for c in record["claims"]})
+        logger.experiment.summary.update({"wall_time_s": record["wall_time_s"], "samples_per_s": record["samples_per_s"]})
+        import wandb
+
+        wandb.finish()  # one W&B run per job, also inside a multirun
+
+
+def print_claims(record: dict[str, Any]) -> None:
+    speed = f"{record['samples_per_s']:.0f} samples/s" if record["samples_per_s"] else "n/a"
+    print(f"\n{record['experiment']} (seed {record['seed']}): {record['wall_time_s']:.1f} s wall, "
+          f"{speed}, {record['hardware']['summary']}")
+    for claim in record["claims"]:
+        measured = "n/a" if claim["measured"] is None else f"{claim['measured']:.3g}"
+        print(f"  {claim['id']}: paper {claim['paper']:g} | measured {measured} {claim['unit']} | {claim['verdict']}")

@@ -1,0 +1,315 @@
+"""results/REPORT.md: every claim beside what the run records measured, plus two plots.
+
+One row per (claim, experiment) that some record answers, one "not run" row per claim no record
+answers. The verdict is recomputed here from the mean over seeds, never copied from a record:
+a single seed's verdict says nothing about the mean. Smoke runs (tiny subsets) are left out.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import statistics
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+import repro.claims
+from repro.claims import Claim
+
+GROUP_TITLES = {
+    "fig9": "MNIST, LeCun et al. 1998 Fig. 9",
+    "perceptron": "The perceptron's classic properties",
+    "learning_curve": "The 5,000-examples-per-class rule of thumb",
+}
+LEARNING_CURVE = "lenet5_learning_curve"
+FIG9_PNG, CURVE_PNG = "fig9_error.png", "learning_curve.png"
+VERDICT_COLOURS = {"reproduced": "tab:green", "within tolerance": "tab:orange", "not reproduced": "tab:red"}
+
+
+@dataclass
+class Row:
+    """One line of the main table: a claim and the records of one experiment that answer it."""
+    claim: Claim
+    experiment: str  # "—" when no record answers the claim
+    records: list[dict[str, Any]]
+    measured: list[float]
+
+    @property
+    def stats(self) -> tuple[float | None, float | None, int]:
+        return summarize(self.measured)
+
+    @property
+    def verdict(self) -> str:
+        return self.claim.verdict(self.stats[0])
+
+
+# ---- numbers -----------------------------------------------------------------------------------
+
+def summarize(values: Iterable[float | None]) -> tuple[float | None, float | None, int]:
+    """(mean, sample std, n) of the values that are present; (None, None, 0) when none are."""
+    present = [float(v) for v in values if v is not None and not math.isnan(v)]
+    if not present:
+        return None, None, 0
+    std = statistics.stdev(present) if len(present) > 1 else 0.0
+    return statistics.fmean(present), std, len(present)
+
+
+def fmt(value: float | None) -> str:
+    """Three significant digits, but never scientific notation for big counts (12,345 not 1.23e+04)."""
+    if value is None:
+        return "n/a"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    if seconds < 120:
+        return f"{fmt(seconds)} s"
+    if seconds < 7200:
+        return f"{fmt(seconds / 60)} min"
+    return f"{fmt(seconds / 3600)} h"
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    return summarize(values)[0]
+
+
+# ---- which records count -----------------------------------------------------------------------
+
+def is_smoke(record: dict[str, Any]) -> bool:
+    """A smoke run trains on a few batches; its numbers would drag any mean toward nonsense."""
+    if "smoke" in str(record.get("experiment", "")):
+        return True
+    limit = ((record.get("config") or {}).get("trainer") or {}).get("limit_train_batches")
+    if limit is None or isinstance(limit, bool):
+        return False
+    # Lightning reads an int as a number of batches and a float as a fraction of the epoch.
+    return isinstance(limit, int) or float(limit) < 1.0
+
+
+def collect_rows(claims: dict[str, Claim], records: list[dict[str, Any]]) -> tuple[list[Row], set[str]]:
+    """The main table's rows in claims.yaml order, and the claim ids records name that claims.yaml lacks."""
+    answers: dict[tuple[str, str], Row] = {}
+    unknown: set[str] = set()
+    for record in records:
+        for entry in record.get("claims") or []:
+            claim = claims.get(entry.get("id"))
+            if claim is None:
+                unknown.add(str(entry.get("id")))
+                continue
+            row = answers.setdefault((claim.id, record["experiment"]), Row(claim, record["experiment"], [], []))
+            row.records.append(record)
+            row.measured.append(entry.get("measured"))
+    rows = []
+    for claim_id, claim in claims.items():
+        mine = sorted((r for (cid, _), r in answers.items() if cid == claim_id), key=lambda r: r.experiment)
+        rows.extend(mine or [Row(claim, "—", [], [])])
+    return rows, unknown
+
+
+# ---- markdown ----------------------------------------------------------------------------------
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], lines: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(_cell(c) for c in line) + " |" for line in lines]
+    return out
+
+
+def _hardware(records: list[dict[str, Any]]) -> str:
+    summaries = dict.fromkeys((r.get("hardware") or {}).get("summary", "unknown") for r in records)
+    return "; ".join(summaries) or "—"
+
+
+def _measured_cell(row: Row) -> str:
+    mean, std, n = row.stats
+    if not row.records:
+        return f"— (to run: `{row.claim.command}`)" if row.claim.command else "—"
+    if n == 0:
+        return "n/a (metric missing)"
+    return f"{fmt(mean)} (n={n})" if n == 1 else f"{fmt(mean)} ± {fmt(std)} (n={n})"
+
+
+def _main_line(row: Row) -> list[Any]:
+    claim, (mean, _, _) = row.claim, row.stats
+    return [f"`{claim.id}`", claim.what, f"{fmt(claim.value)} {claim.unit}; {claim.source}", row.experiment,
+            _measured_cell(row), "—" if mean is None else f"{mean - claim.value:+.2f}", row.verdict,
+            _hardware(row.records) if row.records else "—",
+            fmt(_mean(r.get("wall_time_s") for r in row.records)) if row.records else "—",
+            fmt(_mean(r.get("samples_per_s") for r in row.records)) if row.records else "—"]
+
+
+def main_table(rows: list[Row]) -> list[str]:
+    header = ["claim", "what", "paper", "experiment", "measured", "difference", "verdict", "hardware",
+              "wall time (s)", "samples/s"]
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        groups[row.claim.group].append(row)
+    # The known sections first, in the order of the story; any other group after them.
+    order = [g for g in GROUP_TITLES if g in groups] + [g for g in groups if g not in GROUP_TITLES]
+    out: list[str] = []
+    for group in order:
+        out += ["", f"### {GROUP_TITLES.get(group, group or 'Other claims')}", ""]
+        out += _table(header, [_main_line(row) for row in groups[group]])
+    return out
+
+
+def time_table(rows: list[Row]) -> list[str]:
+    lines = [[f"`{r.claim.id}`", r.claim.paper_time, r.experiment,
+              fmt_duration(_mean(x.get("wall_time_s") for x in r.records)) if r.records else "not run",
+              len(r.records), _hardware(r.records) if r.records else "—"]
+             for r in rows if r.claim.paper_time]
+    if not lines:
+        return ["", "No claim in the registry gives the paper's training time."]
+    return ["", *_table(["claim", "paper: time and hardware", "experiment", "measured: mean wall time",
+                         "runs", "measured: hardware"], lines)]
+
+
+def _short_commit(commit: str) -> str:
+    dirty = commit.endswith("-dirty")
+    return commit.removesuffix("-dirty")[:10] + ("-dirty" if dirty else "")
+
+
+def runs_section(records: list[dict[str, Any]]) -> list[str]:
+    if not records:
+        return ["", "No run records."]
+    ordered = sorted(records, key=lambda r: str(r.get("finished_at", "")))
+    lines = [[r["experiment"], r.get("seed", "?"), r.get("finished_at", "?"), _hardware([r]),
+              f"`{_short_commit(str(r.get('git_commit', 'unknown')))}`", f"`{r.get('command', '?')}`"]
+             for r in ordered]
+    commits = sorted({_short_commit(str(r.get("git_commit", "unknown"))) for r in records})
+    return ["", f"Commits: {', '.join(f'`{c}`' for c in commits)}.", "",
+            *_table(["experiment", "seed", "finished at", "hardware", "commit", "command"], lines)]
+
+
+def verdict_rule() -> str:
+    """The rule as repro/claims.py states it, so the report can never drift from the code."""
+    doc = repro.claims.__doc__ or ""
+    _, blank, rest = doc.partition("\n\n")  # drop the docstring's title line
+    return (rest if blank else doc).strip()
+
+
+# ---- plots -------------------------------------------------------------------------------------
+
+def _save_png(fig: Figure, path: Path) -> None:
+    buffer = io.BytesIO()
+    FigureCanvasAgg(fig)  # Agg without pyplot: no global backend state, no figure left open
+    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    write_atomically(path, buffer.getvalue())
+
+
+def plot_fig9(rows: list[Row], path: Path) -> bool:
+    """Measured vs paper test error per model; False (nothing written) when no record answers fig9."""
+    answered = [r for r in rows if r.claim.group == "fig9" and r.stats[2] > 0]
+    if not answered:
+        return False
+    experiments = [r.experiment for r in answered]
+    labels = [e if experiments.count(e) == 1 else f"{e} ({r.claim.id})" for e, r in zip(experiments, answered)]
+    fig = Figure(figsize=(7, 0.55 * len(answered) + 2), layout="constrained")
+    ax = fig.add_subplot()
+    ys, height = range(len(answered)), 0.38
+    ax.barh([y + height / 2 for y in ys], [r.claim.value for r in answered], height, color="lightgrey")
+    ax.barh([y - height / 2 for y in ys], [r.stats[0] for r in answered], height,
+            xerr=[r.stats[1] for r in answered], color=[VERDICT_COLOURS[r.verdict] for r in answered])
+    ax.set_yticks(list(ys), labels)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("MNIST test error (%), log scale")
+    ax.set_title("LeCun et al. 1998, Fig. 9: measured vs paper")
+    fig.legend(handles=[Patch(color="lightgrey", label="paper")] +  # outside the axes: never on a bar
+               [Patch(color=c, label=f"measured: {v}") for v, c in VERDICT_COLOURS.items()],
+               fontsize="small", ncol=2, loc="outside lower center")
+    _save_png(fig, path)
+    return True
+
+
+def plot_learning_curve(records: list[dict[str, Any]], claims: dict[str, Claim], path: Path) -> bool:
+    """LeNet-5 test error against examples per class; False (nothing written) when no such records."""
+    by_size: dict[int, list[float]] = defaultdict(list)
+    for record in records:
+        per_class = ((record.get("config") or {}).get("data") or {}).get("per_class")
+        error = (record.get("metrics") or {}).get("test/error_pct")
+        if record["experiment"] == LEARNING_CURVE and per_class is not None and error is not None:
+            by_size[int(per_class)].append(error)
+    if not by_size:
+        return False
+    sizes = sorted(by_size)
+    stats = [summarize(by_size[s]) for s in sizes]
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    ax.errorbar(sizes, [m for m, _, _ in stats], yerr=[s for _, s, _ in stats], marker="o", capsize=3,
+                label="LeNet-5, measured (mean ± std over seeds)")
+    if "lecun1998.lenet5" in claims:
+        ax.axhline(claims["lecun1998.lenet5"].value, linestyle="--", color="grey",
+                   label="LeNet-5 paper, all 60,000 examples")
+    ax.axvline(5000, color="tab:red", linestyle=":", label="5,000 per class (Goodfellow et al. 2016)")
+    ax.set_xscale("log")
+    ax.set_xlabel("training examples per class (log scale)")
+    ax.set_ylabel("MNIST test error (%)")
+    ax.set_title("LeNet-5 test error against training set size")
+    ax.legend(fontsize="small")
+    _save_png(fig, path)
+    return True
+
+
+# ---- the report --------------------------------------------------------------------------------
+
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Write to a temp file beside `path`, then rename over it: a reader never sees half a file."""
+    payload = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the report is for everyone to read
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_report(claims: dict[str, Claim], records: list[dict[str, Any]], out_dir: Path, *,
+                 claims_path: str = "results/claims.yaml", records_path: str = "results/runs.jsonl") -> Path:
+    """Write REPORT.md and its plots into out_dir; return REPORT.md's path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    kept = [r for r in records if not is_smoke(r)]
+    rows, unknown = collect_rows(claims, kept)
+    has_fig9 = plot_fig9(rows, out_dir / FIG9_PNG)
+    has_curve = plot_learning_curve(kept, claims, out_dir / CURVE_PNG)
+
+    lines = ["# Milestones: the papers' claims beside our measurements", "",
+             f"Generated by `make report` from `{claims_path}` and `{records_path}`. Do not edit by hand: "
+             "rerun `make report`.", "",
+             f"{len(kept)} run records used; {len(records) - len(kept)} smoke records left out (experiment "
+             "name containing 'smoke', or trainer.limit_train_batches set below a full epoch).", "",
+             "Verdict rule (repro/claims.py):", "", "```text", verdict_rule(), "```"]
+    if unknown:
+        lines += ["", f"Records name claims that {claims_path} does not define (left out): "
+                  + ", ".join(f"`{c}`" for c in sorted(unknown)) + "."]
+    lines += ["", "## Claims", "", "Measured: mean ± sample std over seeds (n runs); difference: measured mean − "
+              "paper; wall time and samples/s: means over the same runs.", *main_table(rows)]
+    lines += ["", "## Time beside the paper", *time_table(rows)]
+    lines += ["", "## Plots", ""]
+    lines += [f"![MNIST test error per model, measured vs LeCun et al. 1998 Fig. 9]({FIG9_PNG})" if has_fig9
+              else "No record answers a Fig. 9 claim yet, so there is no Fig. 9 plot.", ""]
+    lines += [f"![LeNet-5 test error against training examples per class]({CURVE_PNG})" if has_curve
+              else f"No `{LEARNING_CURVE}` records yet (`make learning-curve`), so there is no learning-curve plot."]
+    lines += ["", "## Runs", *runs_section(kept), ""]
+    report = out_dir / "REPORT.md"
+    write_atomically(report, "\n".join(lines))
+    return report

@@ -1,0 +1,37 @@
+"""Write results/REPORT.md and its plots: `python scripts/report.py [--claims ...] [--records ...] [--out ...]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from repro.claims import load_claims
+from repro.errors import UserError
+from repro.records import read_records
+from repro.report import build_report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--claims", default="results/claims.yaml", help="the claims registry")
+    parser.add_argument("--records", default="results/runs.jsonl", help="run records, one JSON object a line")
+    parser.add_argument("--out", default="results", help="folder for REPORT.md and the plots")
+    args = parser.parse_args(argv)
+    try:
+        claims = load_claims(args.claims)
+        records = read_records(args.records)  # a missing file is no records: every claim "not run"
+        report = build_report(claims, records, Path(args.out), claims_path=args.claims, records_path=args.records)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # an unwritable --out, a full disk: say so in one line
+        print(f"error: cannot write the report in {args.out} ({error.strerror or error}): check the folder",
+              file=sys.stderr)
+        return 2
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
