@@ -27,13 +27,13 @@ reproduce-%: $(PYTHON)  ## make reproduce-lenet5 ARGS="trainer.max_epochs=3"
 	$(PYTHON) scripts/train.py experiment=$* $(ARGS)
 
 learning-curve: $(PYTHON)  ## LeNet-5 test error against examples per class (multirun)
-	$(PYTHON) scripts/train.py experiment=lenet5_learning_curve --multirun $(ARGS)
+	$(PYTHON) scripts/train.py --multirun experiment=lenet5_learning_curve $(ARGS)
 
 report: $(PYTHON)  ## results/REPORT.md and plots from results/claims.yaml + results/runs.jsonl
 	$(PYTHON) scripts/report.py
 
 bench: $(PYTHON)  ## suite throughput as a ratio against a plain PyTorch loop
-	$(PYTHON) benchmarks/lenet5_throughput.py
+	$(PYTHON) -m benchmarks.lenet5_throughput
 
 clean:
 	rm -rf outputs multirun .pytest_cache

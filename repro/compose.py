@@ -1,0 +1,29 @@
+"""Composing experiment configs outside a Hydra app (smoke runs, tests, benchmarks), so they run
+exactly the configs a user runs, shrunk by overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+# What debug=smoke alone cannot shrink, per experiment (tiny data has fewer than 5,000 per class).
+SMOKE_OVERRIDES = {"lenet5_learning_curve": ["data.per_class=10"]}
+
+
+def smoke_overrides(name: str) -> list[str]:
+    return ["debug=smoke", *SMOKE_OVERRIDES.get(name, [])]
+
+
+def experiment_names() -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+
+
+def compose_experiment(name: str, output_dir: str | Path, overrides: list[str] = ()) -> DictConfig:
+    """The resolved-ready config of `experiment=name`; `paths.output_dir` replaces Hydra's run dir."""
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose("train", overrides=[f"experiment={name}", f"paths.output_dir={output_dir}", *overrides])

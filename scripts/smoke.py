@@ -1,0 +1,28 @@
+"""Every experiment config, shrunk by debug=smoke, run in this one process (imports paid once).
+Records go to outputs/smoke/results, never to results/. Exits 1 if any experiment fails."""
+
+import sys
+import time
+import warnings
+
+from repro.compose import compose_experiment, experiment_names, smoke_overrides
+from repro.pipeline import run
+
+
+def main() -> int:
+    warnings.filterwarnings("ignore")
+    failed = []
+    for name in experiment_names():
+        started = time.perf_counter()
+        try:
+            run(compose_experiment(name, f"outputs/smoke/{name}", [*smoke_overrides(name), "paths.results_dir=outputs/smoke/results"]))
+            print(f"smoke {name}: ok in {time.perf_counter() - started:.1f} s")
+        except Exception as error:  # report every experiment, then fail
+            failed.append(name)
+            print(f"smoke {name}: FAILED ({error.__class__.__name__}: {error})", file=sys.stderr)
+    print(f"{len(experiment_names()) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

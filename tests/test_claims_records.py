@@ -1,0 +1,75 @@
+"""The verdict rule, the claims registry and run records."""
+
+import json
+import multiprocessing as mp
+
+import pytest
+
+from repro.claims import Claim, evaluate, load_claims
+from repro.errors import UserError
+from repro.records import append_record, read_records
+
+ERROR = Claim(id="e", paper="p", source="s", what="w", metric="test/error_pct", value=1.0, unit="%", tolerance=0.2)
+BLEU = Claim(id="b", paper="p", source="s", what="w", metric="bleu", value=30.0, unit="BLEU", better="higher", tolerance=1.0)
+
+
+@pytest.mark.parametrize("claim, measured, verdict", [
+    (ERROR, 0.9, "reproduced"), (ERROR, 1.0, "reproduced"), (ERROR, 1.15, "within tolerance"),
+    (ERROR, 1.5, "not reproduced"), (ERROR, None, "not run"),
+    (BLEU, 31.0, "reproduced"), (BLEU, 29.5, "within tolerance"), (BLEU, 25.0, "not reproduced"),
+])
+def test_verdict_rule(claim, measured, verdict):
+    assert claim.verdict(measured) == verdict
+
+
+def test_when_condition_limits_a_claim_to_matching_configs():
+    claim = Claim(id="c", paper="p", source="s", what="w", metric="m", value=2.0, unit="%", when={"data.per_class": 5000})
+    assert claim.applies_to({"data": {"per_class": 5000}})
+    assert not claim.applies_to({"data": {"per_class": 10}})
+    assert evaluate({"c": claim}, ["c"], {"m": 1.0}, {"data": {"per_class": 10}}) == []
+
+
+def test_evaluate_rejects_an_unknown_claim_id():
+    with pytest.raises(UserError, match="nope"):
+        evaluate({}, ["nope"], {}, {})
+
+
+def test_committed_claims_file_loads_and_cites_every_claim():
+    claims = load_claims("results/claims.yaml")
+    assert claims["lecun1998.lenet5"].value == 0.95
+    assert all(c.paper and c.source for c in claims.values())
+
+
+def test_append_and_read_back(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    append_record(path, {"experiment": "a", "metrics": {"x": 1.0}})
+    append_record(path, {"experiment": "b"})
+    assert [r["experiment"] for r in read_records(path)] == ["a", "b"]
+
+
+def test_reader_skips_and_reports_a_damaged_line(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    append_record(path, {"experiment": "a"})
+    with path.open("a") as f:
+        f.write('{"experiment": "half-writ\n[1, 2]\n')
+    append_record(path, {"experiment": "b"})
+    warnings = []
+    assert [r["experiment"] for r in read_records(path, warn=warnings.append)] == ["a", "b"]
+    assert len(warnings) == 2 and ":2 " in warnings[0]
+
+
+def _writer(path, worker):
+    for i in range(100):
+        append_record(path, {"experiment": f"w{worker}", "i": i, "padding": "x" * 5000})
+
+
+def test_parallel_writers_never_interleave(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    workers = [mp.get_context("fork").Process(target=_writer, args=(path, w)) for w in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    lines = path.read_text().splitlines()
+    assert len(lines) == 400
+    assert all(json.loads(line)["padding"] == "x" * 5000 for line in lines)

@@ -1,0 +1,75 @@
+"""Paper facts about the LeNet family (LeCun et al. 1998, section II-B, Table I, appendix A)."""
+
+import torch
+
+from models.nets.lenet import C3_TABLE, LeNet1, LeNet4, LeNet5, LeNet5Modern, digit_codes, lecun_tanh
+
+
+def trainable(net: torch.nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+def test_lenet5_has_exactly_60000_trainable_parameters():
+    assert trainable(LeNet5()) == 60_000
+
+
+def test_lenet5_layer_shapes_follow_section_2b():
+    net = LeNet5()
+    x = torch.zeros(3, 1, 32, 32)
+    c1 = net.c1(x)
+    assert c1.shape == (3, 6, 28, 28)
+    s2 = net.s2(c1)
+    assert s2.shape == (3, 6, 14, 14)
+    c3 = net.c3(s2)
+    assert c3.shape == (3, 16, 10, 10)
+    s4 = net.s4(c3)
+    assert s4.shape == (3, 16, 5, 5)
+    assert net.c5(s4).shape == (3, 120, 1, 1)
+    assert net(x).shape == (3, 10)
+
+
+def test_c3_follows_table_1():
+    weight = LeNet5().c3.dense_weight()
+    connected = weight.abs().sum(dim=(2, 3)) > 0
+    expected = torch.zeros(16, 6, dtype=torch.bool)
+    for out_map, inputs in enumerate(C3_TABLE):
+        expected[out_map, list(inputs)] = True
+    assert torch.equal(connected, expected)
+    assert expected.sum() == 60  # 6x3 + 9x4 + 1x6 kernels, 1,500 weights
+
+
+def test_c3_gradient_reaches_only_connected_kernels():
+    net = LeNet5()
+    net(torch.randn(2, 1, 32, 32)).sum().backward()
+    assert net.c3.weight.grad.shape == (60, 5, 5)
+    assert net.c3.weight.grad.abs().sum() > 0
+
+
+def test_squashing_function_constants():
+    # f(a) = 1.7159 tanh(2a/3): f(1) = 1 and f(-1) = -1 (appendix A)
+    assert torch.allclose(lecun_tanh(torch.tensor([1.0, -1.0])), torch.tensor([1.0, -1.0]), atol=1e-3)
+
+
+def test_rbf_centres_are_ten_7x12_bitmaps_of_plus_minus_one():
+    codes = digit_codes()
+    assert codes.shape == (10, 84)
+    assert set(codes.unique().tolist()) == {-1.0, 1.0}
+    assert torch.cdist(codes, codes).add(torch.eye(10)).min() > 0  # all distinct
+
+
+def test_rbf_centres_are_not_trained():
+    net = LeNet5()
+    assert not any(p is net.rbf.centres for p in net.parameters())
+
+
+def test_scores_are_negated_squared_distances():
+    net = LeNet5()
+    x = torch.randn(4, 1, 32, 32)
+    distances = torch.cdist(net.features(x), digit_codes()).pow(2)
+    assert torch.allclose(net(x), -distances, atol=1e-4)
+
+
+def test_variants_output_ten_scores():
+    assert LeNet5Modern()(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
+    assert LeNet4()(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
+    assert LeNet1()(torch.zeros(2, 1, 28, 28)).shape == (2, 10)

@@ -1,0 +1,70 @@
+"""Every experiment config, composed as a user runs it and shrunk by debug=smoke, trains, tests
+and writes exactly one record that answers its claims."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from repro.compose import experiment_names
+from repro.pipeline import run
+from repro.records import read_records
+from tests.conftest import FIXTURES, REPO
+
+
+@pytest.mark.parametrize("name", experiment_names())
+def test_experiment_smoke_run_writes_one_record(name, smoke_cfg, tmp_path):
+    cfg = smoke_cfg(name)
+    record = run(cfg)
+    records = read_records(tmp_path / "results" / "runs.jsonl")
+    assert len(records) == 1 and records[0]["experiment"] == record["experiment"] == cfg.experiment_name
+    for key in ("seed", "params", "metrics", "claims", "wall_time_s", "samples_per_s", "flops_per_sample_train",
+                "hardware", "torch", "git_commit", "config"):
+        assert key in records[0], key
+    assert records[0]["params"] > 0
+    claim_ids = {c["id"] for c in records[0]["claims"]}
+    assert claim_ids <= set(cfg.claims)
+    assert all(c["verdict"] in ("reproduced", "within tolerance", "not reproduced") for c in records[0]["claims"])
+
+
+def test_lenet5_record_counts_flops_and_params(smoke_cfg):
+    record = run(smoke_cfg("lenet5"))
+    assert record["params"] == 60_000
+    # C1..F6 multiply-adds, x2 for FLOPs: about 0.68 MFLOP forward per image with dense C3
+    assert 0.5e6 < record["flops_per_sample_forward"] < 1.0e6
+    assert record["flops_per_sample_train"] > 2 * record["flops_per_sample_forward"]
+
+
+def _train_cli(*args, data_dir, tmp_path):
+    env = dict(os.environ, DATA_DIR=str(data_dir), PYTHONWARNINGS="ignore")
+    return subprocess.run([sys.executable, "scripts/train.py", *args, f"paths.results_dir={tmp_path / 'results'}",
+                           f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_missing_data_exits_with_one_clear_line(tmp_path):
+    result = _train_cli("experiment=lenet5", data_dir=tmp_path / "nowhere", tmp_path=tmp_path)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "MNIST not found" in errors[0] and "nowhere" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "results" / "runs.jsonl").exists()
+
+
+def test_ddp_two_processes_write_exactly_one_record(tmp_path):
+    result = _train_cli("experiment=lenet5", "debug=smoke", "trainer=ddp", "trainer.devices=2",
+                        data_dir=FIXTURES, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    records = read_records(tmp_path / "results" / "runs.jsonl")
+    assert len(records) == 1 and records[0]["hardware"]["devices"] == 2
+
+
+def test_multirun_writes_a_record_per_job(tmp_path):
+    result = _train_cli("--multirun", "experiment=lenet5_learning_curve", "debug=smoke", "data.per_class=5,10",
+                        data_dir=FIXTURES, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    records = read_records(tmp_path / "results" / "runs.jsonl")
+    assert sorted(r["config"]["data"]["per_class"] for r in records) == [5, 10]
+    assert all(json.dumps(r) for r in records)
