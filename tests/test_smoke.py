@@ -68,3 +68,13 @@ def test_multirun_writes_a_record_per_job(tmp_path):
     records = read_records(tmp_path / "results" / "runs.jsonl")
     assert sorted(r["config"]["data"]["per_class"] for r in records) == [5, 10]
     assert all(json.dumps(r) for r in records)
+
+
+def test_wandb_without_a_key_runs_offline(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc login either
+    result = _train_cli("experiment=lenet5", "debug=smoke", "logger=wandb", data_dir=FIXTURES, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert list((tmp_path / "run" / "wandb").glob("offline-run-*"))
+    assert len(read_records(tmp_path / "results" / "runs.jsonl")) == 1
