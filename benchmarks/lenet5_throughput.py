@@ -24,14 +24,14 @@ BATCH = 128
 
 def compose_lenet5(steps: int, output_dir: str):
     return compose_experiment("lenet5", output_dir, [
-        f"data.batch_size={BATCH}", "callbacks=none", f"trainer.limit_train_batches={steps}",
-        "trainer.max_epochs=1", "trainer.enable_progress_bar=false"])
+        f"data.batch_size={BATCH}", f"trainer.limit_train_batches={steps}", "trainer.max_epochs=1"])
 
 
 def suite_throughput(cfg) -> float:
     L.seed_everything(0, verbose=False)
     meter = RunMeter()
-    trainer = instantiate(cfg.trainer, callbacks=[meter], logger=[instantiate(cfg.logger.csv)])
+    callbacks = [instantiate(c) for c in cfg.callbacks.values()]  # the default progress bar, as users run it
+    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, meter], logger=[instantiate(cfg.logger.csv)])
     trainer.fit(instantiate(cfg.model), datamodule=instantiate(cfg.data))
     return meter.samples_per_s
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import lightning as L
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from repro.claims import evaluate, load_claims
@@ -50,8 +51,10 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     system = instantiate(cfg.model)
     meter = RunMeter()
     loggers = _instantiate_all(cfg.get("logger"))
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")) + [meter],
-                                     logger=loggers or False)
+    callbacks = _instantiate_all(cfg.get("callbacks"))
+    if cfg.trainer.get("enable_progress_bar") is False:  # trainer.enable_progress_bar=false also drops the configured bar
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks + [meter], logger=loggers or False)
     trainer.fit(system, datamodule=datamodule)
     fit_metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     trainer.test(system, datamodule=datamodule, verbose=False)
