@@ -23,8 +23,11 @@ test-all: $(PYTHON)
 smoke: $(PYTHON)  ## every experiment on a tiny subset, records outside results/
 	$(PYTHON) scripts/smoke.py
 
-reproduce-%: $(PYTHON)  ## make reproduce-lenet5 ARGS="trainer.max_epochs=3"
-	$(PYTHON) scripts/train.py experiment=$* $(ARGS)
+# SEEDS=3 runs seeds 0,1,2 as a Hydra multirun (one record each; the report gives mean +- std)
+SEED_SWEEP = $(if $(filter-out 1,$(SEEDS)),--multirun seed=$(shell seq -s, 0 $$(($(SEEDS)-1))))
+
+reproduce-%: $(PYTHON)  ## make reproduce-lenet5 ARGS="trainer.max_epochs=3" SEEDS=3
+	$(PYTHON) scripts/train.py $(SEED_SWEEP) experiment=$* $(ARGS)
 
 learning-curve: $(PYTHON)  ## LeNet-5 test error against examples per class (multirun)
 	$(PYTHON) scripts/train.py --multirun experiment=lenet5_learning_curve $(ARGS)

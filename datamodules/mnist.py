@@ -30,32 +30,52 @@ def default_data_dir() -> str:
 
 def load_mnist(data_dir: str | Path, train: bool, download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """(images uint8 (N, 28, 28), labels int64) from torchvision's layout `data_dir/MNIST/raw`."""
+    raw = Path(data_dir).resolve() / "MNIST" / "raw"
+    prefix = "train" if train else "t10k"
+    files = [raw / f"{prefix}-images-idx3-ubyte", raw / f"{prefix}-labels-idx1-ubyte"]
+    present = all(f.is_file() for f in files)
     try:
-        ds = MNIST(str(data_dir), train=train, download=download)
-    except RuntimeError as error:  # torchvision: "Dataset not found" or a failed download
+        ds = MNIST(str(data_dir), train=train, download=download and not present)
+    except Exception as error:  # torchvision raises RuntimeError, ValueError, URLError ... by case
+        if present:
+            raise UserError(f"MNIST file {files[0].name} or {files[1].name} in {raw} is damaged or truncated "
+                            f"({str(error).splitlines()[0][:80]}): replace them with the original IDX files") from error
         raise UserError(
-            f"MNIST not found in {Path(data_dir).resolve() / 'MNIST' / 'raw'} "
-            f"({'download failed' if download else 'download disabled'}): put the four IDX files there, "
-            f"set DATA_DIR to the folder that holds MNIST/, or pass data.download=true when online"
+            f"MNIST not found in {raw} ({'download failed' if download else 'download disabled'}): put the four "
+            f"IDX files there, set DATA_DIR to the folder that holds MNIST/, or pass data.download=true when online"
         ) from error
-    except (ValueError, EOFError) as error:  # truncated or corrupted IDX file
-        raise UserError(f"MNIST files in {Path(data_dir).resolve()} are damaged ({error}): "
-                        f"replace them with the originals") from error
+    if len(ds.data) != len(ds.targets):
+        raise UserError(f"MNIST in {raw}: {len(ds.data)} images but {len(ds.targets)} labels: replace the files")
     return ds.data, ds.targets
+
+
+def _check_count(name: str, value, allow_none: bool = True, minimum: int = 1) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UserError(f"data.{name}={value!r} must be a whole number >= {minimum}")
 
 
 class MNISTDataModule(L.LightningDataModule):
     def __init__(self, data_dir: str | None = None, batch_size: int = 128, eval_batch_size: int = 1000,
                  pad_to_32: bool = True, subset: int | None = None, test_subset: int | None = None,
-                 per_class: int | None = None, val_size: int = 0, distort: bool = False,
+                 per_class: int | None = None, val_size: int = 0, val_on_test: bool = False, distort: bool = False,
                  normalize: str = "lecun", download: bool = False, seed: int = 0) -> None:
         super().__init__()
+        _check_count("batch_size", batch_size, allow_none=False)
+        _check_count("eval_batch_size", eval_batch_size, allow_none=False)
+        for name, value in (("subset", subset), ("test_subset", test_subset), ("per_class", per_class)):
+            _check_count(name, value)
+        _check_count("val_size", val_size, minimum=0)
         if normalize not in ("lecun", "unit"):
             raise UserError(f"data.normalize={normalize!r} is not known: use 'lecun' or 'unit'")
         self.data_dir = data_dir or default_data_dir()
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.pad_to_32, self.subset, self.test_subset = pad_to_32, subset, test_subset
+        if val_size and val_on_test:
+            raise UserError("data.val_size and data.val_on_test exclude each other: keep one")
         self.per_class, self.val_size, self.distort = per_class, val_size, distort
+        self.val_on_test = val_on_test
         self.normalize, self.download, self.seed = normalize, download, seed
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -72,6 +92,10 @@ class MNISTDataModule(L.LightningDataModule):
             self.splits["val"] = (x[val_idx], y[val_idx])
             x, y = x[train_idx], y[train_idx]
         if self.per_class:
+            available = int(torch.bincount(y).min())
+            if self.per_class > available:
+                raise UserError(f"data.per_class={self.per_class} but the smallest class has {available} "
+                                f"training examples: ask for at most {available}")
             keep = balanced_indices(y, self.per_class, self.seed)
             x, y = x[keep], y[keep]
         elif self.subset:
@@ -101,7 +125,9 @@ class MNISTDataModule(L.LightningDataModule):
         return self._batches("train", shuffle=True)
 
     def val_dataloader(self):
-        return self._batches("val", shuffle=False)
+        # val_on_test: evaluate the test set after every epoch, only to time when a paper's target is
+        # first met (MLPerf's rule); nothing is ever chosen by it.
+        return self._batches("test" if self.val_on_test else "val", shuffle=False)
 
     def test_dataloader(self):
         return self._batches("test", shuffle=False)

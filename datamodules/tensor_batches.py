@@ -27,10 +27,18 @@ class TensorBatches:
         self.x, self.y = x, y
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.rank, self.world_size = rank, world_size
-        self.epoch = 0
+        self.epoch = 0  # the next epoch __iter__ serves
+        self.served = 0  # batches already served in the epoch under way (for resume)
+        self._skip = 0
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+    # Lightning saves and restores any loader with these two methods, so a run resumed from a
+    # mid-epoch checkpoint continues the same permutation where the checkpoint left it.
+    def state_dict(self) -> dict[str, int]:
+        in_progress = self.served > 0
+        return {"epoch": self.epoch - 1 if in_progress else self.epoch, "served": self.served}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self._skip = state["epoch"], state["served"]
 
     def _indices(self) -> torch.Tensor:
         n = len(self.x)
@@ -51,6 +59,10 @@ class TensorBatches:
         indices = self._indices()
         if self.shuffle:
             self.epoch += 1
-        for start in range(0, len(indices), self.batch_size):
+        skip, self._skip = self._skip, 0
+        self.served = skip
+        for start in range(skip * self.batch_size, len(indices), self.batch_size):
             idx = indices[start : start + self.batch_size]
+            self.served += 1
             yield self.x[idx], self.y[idx]
+        self.served = 0

@@ -21,8 +21,11 @@ class Classifier(L.LightningModule):
         super().__init__()
         if loss not in ("cross_entropy", "lecun_map"):
             raise ValueError(f"model.loss={loss!r}: use 'cross_entropy' or 'lecun_map'")
-        self.save_hyperparameters(ignore=["net"])
+        # Optimiser and scheduler are partials: kept as attributes, out of the checkpoint's
+        # hyperparameters, so checkpoints stay loadable with torch.load(weights_only=True).
+        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
         self.net = net
+        self.make_optimizer, self.make_scheduler = optimizer, scheduler
         self.val_accuracy = MulticlassAccuracy(num_classes, average="micro")
         self.test_accuracy = MulticlassAccuracy(num_classes, average="micro")
 
@@ -70,10 +73,10 @@ class Classifier(L.LightningModule):
         self.test_accuracy.reset()
 
     def configure_optimizers(self):
-        optimizer = self.hparams.optimizer(params=[p for p in self.parameters() if p.requires_grad])
-        if self.hparams.scheduler is None:
+        optimizer = self.make_optimizer(params=[p for p in self.parameters() if p.requires_grad])
+        if self.make_scheduler is None:
             return optimizer
-        make = self.hparams.scheduler
+        make = self.make_scheduler
         target = getattr(make, "func", make)
         extra = {}
         if "total_steps" in inspect.signature(target).parameters and "total_steps" not in getattr(make, "keywords", {}):

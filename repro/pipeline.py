@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
+from repro.callbacks import TimeToTarget
 from repro.claims import evaluate, load_claims
 from repro.environment import git_commit, hardware, software
+from repro.errors import UserError
 from repro.meter import RunMeter
 from repro.records import append_record
 
@@ -35,6 +38,36 @@ def _wandb_offline_without_key(cfg: DictConfig) -> None:
         os.environ.setdefault("WANDB_MODE", "offline")
 
 
+def resume_checkpoint(cfg: DictConfig) -> str | None:
+    """`ckpt_path=PATH`, or with `resume=true` the newest last.ckpt of this experiment's runs."""
+    if cfg.get("ckpt_path"):
+        path = Path(cfg.ckpt_path)
+        if not path.is_file():
+            raise UserError(f"ckpt_path={path} does not exist: give an existing .ckpt file or use resume=true")
+        return str(path)
+    if not cfg.get("resume"):
+        return None
+    runs_root = Path(cfg.paths.runs_root)
+    candidates = sorted(runs_root.glob("*/checkpoints/last*.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not candidates:
+        raise UserError(f"resume=true but no checkpoint of {cfg.experiment_name} under {runs_root}: "
+                        f"start it without resume, or pass ckpt_path=PATH")
+    return str(candidates[-1])
+
+
+def _continue_wandb_run(cfg: DictConfig, ckpt_path: str | None) -> DictConfig | None:
+    """The logger configs, with W&B told to continue the run id stored in the checkpoint."""
+    loggers = cfg.get("logger")
+    if not ckpt_path or not loggers or "wandb" not in loggers:
+        return loggers
+    run_id = torch.load(ckpt_path, map_location="cpu", weights_only=True).get("wandb_run_id")
+    if run_id:
+        loggers = loggers.copy()
+        with open_dict(loggers):
+            loggers.wandb.id, loggers.wandb.resume = run_id, "allow"
+    return loggers
+
+
 def _trainable_params(module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad) or \
         sum(p.numel() for p in module.parameters())  # the perceptron learns without autograd
@@ -47,15 +80,20 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     _wandb_offline_without_key(cfg)
 
+    ckpt_path = resume_checkpoint(cfg)
     datamodule = instantiate(cfg.data)
     system = instantiate(cfg.model)
     meter = RunMeter()
-    loggers = _instantiate_all(cfg.get("logger"))
+    loggers = _instantiate_all(_continue_wandb_run(cfg, ckpt_path))
     callbacks = _instantiate_all(cfg.get("callbacks"))
+    target = TimeToTarget(**cfg.time_to_target) if cfg.get("time_to_target") else None
+    if target:
+        target.clock_start = started
+        callbacks.append(target)
     if cfg.trainer.get("enable_progress_bar") is False:  # trainer.enable_progress_bar=false also drops the configured bar
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks + [meter], logger=loggers or False)
-    trainer.fit(system, datamodule=datamodule)
+    trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     fit_metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     trainer.test(system, datamodule=datamodule, verbose=False)
     metrics = fit_metrics | {k: float(v) for k, v in trainer.callback_metrics.items()}
@@ -72,6 +110,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         "metrics": metrics,
         "claims": evaluate(claims, list(cfg.get("claims") or []), metrics, config),
         "wall_time_s": round(wall_time_s, 2),
+        "time_to_target": target.summary() if target else None,
+        "resumed_from": ckpt_path,
         "samples_per_s": meter.samples_per_s,
         "flops_per_sample_forward": meter.flops_forward,
         "flops_per_sample_train": meter.flops_train,
@@ -105,6 +145,10 @@ def _log_claims_to_loggers(loggers: list[Any], record: dict[str, Any]) -> None:
 
 def print_claims(record: dict[str, Any]) -> None:
     speed = f"{record['samples_per_s']:.0f} samples/s" if record["samples_per_s"] else "n/a"
+    if record.get("time_to_target"):
+        t = record["time_to_target"]
+        speed += (f"; {t['metric']} <= {t['target']:g} at epoch {t['epoch']}, {t['seconds']:.1f} s" if t["reached"]
+                  else f"; target {t['metric']} {t['target']:g} not reached")
     print(f"\n{record['experiment']} (seed {record['seed']}): {record['wall_time_s']:.1f} s wall, "
           f"{speed}, {record['hardware']['summary']}")
     for claim in record["claims"]:

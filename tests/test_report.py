@@ -144,3 +144,19 @@ def test_script_bad_claims_file_is_one_line_error(tmp_path):
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "REPORT.md").exists()
+
+
+def test_time_to_target_section_uses_mlperf_mean(tmp_path):
+    from repro.report import mlperf_mean
+
+    assert mlperf_mean([1.0, 2.0, 3.0, 4.0, 100.0]) == 3.0  # fastest and slowest dropped
+    assert mlperf_mean([1.0, 3.0]) == 2.0
+    runs = []
+    for seed, seconds in enumerate([50.0, 60.0, None]):
+        r = record(seed=seed)
+        r["time_to_target"] = {"metric": "val/error_pct", "target": 0.95, "reached": seconds is not None,
+                               "epoch": None if seconds is None else 9, "seconds": seconds}
+        runs.append(r)
+    text = build_report(CLAIMS, runs, tmp_path).read_text()
+    section = text.split("## Time to target")[1].split("##")[0]
+    assert "2 of 3" in section and "55 s" in section

@@ -1,0 +1,113 @@
+"""Callbacks that make runs survivable and their numbers defensible."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+import lightning as L
+import numpy as np
+import torch
+
+from repro.errors import UserError
+
+
+class RngState(L.Callback):
+    """Puts the Python, NumPy and torch RNG states in every checkpoint and restores them on resume,
+    so dropout and on-device distortions continue the stream the interrupted run was drawing.
+    Plain lists and tensors only, so the checkpoint loads with `weights_only=True`."""
+
+    def state_dict(self) -> dict:
+        numpy_state = np.random.get_state()
+        return {"python": list(random.getstate()[1]), "python_version": random.getstate()[0],
+                "python_gauss": random.getstate()[2],
+                "numpy": [numpy_state[0], numpy_state[1].tolist(), *numpy_state[2:]],
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+    def load_state_dict(self, state: dict) -> None:
+        random.setstate((state["python_version"], tuple(state["python"]), state["python_gauss"]))
+        name, keys, *rest = state["numpy"]
+        np.random.set_state((name, np.array(keys, dtype=np.uint32), *rest))
+        torch.set_rng_state(state["torch"])
+        if state["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class DivergenceGuard(L.Callback):
+    """Stops a run whose loss is NaN/inf or has grown `factor` times past its first value. Raising
+    means no record is written and no checkpoint is saved over the last good one."""
+
+    def __init__(self, factor: float = 1e4, check_every_n_steps: int = 1) -> None:
+        self.factor, self.every = factor, check_every_n_steps
+        self.first_loss: float | None = None
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        if outputs is None or trainer.global_step % self.every:
+            return
+        loss = float(outputs["loss"] if isinstance(outputs, dict) else outputs)  # one sync per check on GPU
+        if self.first_loss is None and math.isfinite(loss):
+            self.first_loss = abs(loss) or 1.0
+        if not math.isfinite(loss) or (self.first_loss and abs(loss) > self.factor * self.first_loss):
+            raise UserError(f"training diverged at step {trainer.global_step} (loss {loss:.4g}); no record written, "
+                            f"checkpoints before it are intact: lower model.optimizer.lr or check the data")
+
+
+class TimeToTarget(L.Callback):
+    """First epoch, and seconds since the run's clock started, at which `metric` reaches `target`.
+    The clock (MLPerf's rule) starts before any data is touched: the pipeline sets `clock_start`.
+    Evaluation time counts, as in MLPerf."""
+
+    def __init__(self, metric: str, target: float, better: str = "lower") -> None:
+        self.metric, self.target, self.better = metric, target, better
+        self.clock_start = time.perf_counter()
+        self.epoch: int | None = None
+        self.seconds: float | None = None
+
+    def _check(self, trainer) -> None:
+        value = trainer.callback_metrics.get(self.metric)
+        if self.epoch is not None or value is None or trainer.sanity_checking:
+            return
+        value = float(value)
+        if (value <= self.target) if self.better == "lower" else (value >= self.target):
+            self.epoch, self.seconds = trainer.current_epoch + 1, time.perf_counter() - self.clock_start
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        self._check(trainer)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._check(trainer)
+
+    def summary(self) -> dict:
+        return {"metric": self.metric, "target": self.target, "reached": self.epoch is not None,
+                "epoch": self.epoch, "seconds": None if self.seconds is None else round(self.seconds, 2)}
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "seconds": self.seconds}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.seconds = state["epoch"], state["seconds"]
+
+
+class WandbRunId(L.Callback):
+    """Carries the W&B run id in checkpoints, so a resumed run continues the same W&B run."""
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        for logger in trainer.loggers:
+            if type(logger).__name__ == "WandbLogger":
+                checkpoint["wandb_run_id"] = logger.version
+
+
+class CrashAtStep(L.Callback):
+    """Kills its own process with SIGKILL after `step` optimiser steps: for testing resume."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        if trainer.global_step >= self.step:
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
