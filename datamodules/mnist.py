@@ -78,6 +78,15 @@ class MNISTDataModule(L.LightningDataModule):
         self.val_on_test = val_on_test
         self.normalize, self.download, self.seed = normalize, download, seed
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.train_batches: TensorBatches | None = None
+        self.resume_position: dict[str, int] | None = None
+
+    # Checkpointed with the run, so a resumed run continues mid-epoch where it stopped.
+    def state_dict(self) -> dict[str, int]:
+        return self.train_batches.position() if self.train_batches else {}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.resume_position = state or None
 
     def prepare_data(self) -> None:
         load_mnist(self.data_dir, train=True, download=self.download)  # fail early, on rank 0
@@ -122,7 +131,11 @@ class MNISTDataModule(L.LightningDataModule):
                              shuffle=shuffle, seed=self.seed, rank=rank, world_size=world)
 
     def train_dataloader(self):
-        return self._batches("train", shuffle=True)
+        self.train_batches = self._batches("train", shuffle=True)
+        if self.resume_position:
+            self.train_batches.seek(self.resume_position)
+            self.resume_position = None
+        return self.train_batches
 
     def val_dataloader(self):
         # val_on_test: evaluate the test set after every epoch, only to time when a paper's target is

@@ -31,14 +31,16 @@ class TensorBatches:
         self.served = 0  # batches already served in the epoch under way (for resume)
         self._skip = 0
 
-    # Lightning saves and restores any loader with these two methods, so a run resumed from a
-    # mid-epoch checkpoint continues the same permutation where the checkpoint left it.
-    def state_dict(self) -> dict[str, int]:
-        in_progress = self.served > 0
-        return {"epoch": self.epoch - 1 if in_progress else self.epoch, "served": self.served}
+    # Where the iteration stands, for resuming mid-epoch at the same place of the same permutation.
+    # The datamodule carries it in checkpoints (its state_dict): Lightning restores a datamodule
+    # before it first draws from the loader, which it does not guarantee for a stateful loader.
+    def position(self) -> dict[str, int]:
+        if self.served == 0:
+            return {"epoch": self.epoch, "served": 0}
+        return {"epoch": self.epoch - 1, "served": self.served}
 
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        self.epoch, self._skip = state["epoch"], state["served"]
+    def seek(self, position: dict[str, int]) -> None:
+        self.epoch, self._skip = position["epoch"], position["served"]
 
     def _indices(self) -> torch.Tensor:
         n = len(self.x)

@@ -44,9 +44,10 @@ class DivergenceGuard(L.Callback):
         self.first_loss: float | None = None
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
-        if outputs is None or trainer.global_step % self.every:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if loss is None or trainer.global_step % self.every:  # the perceptron has no loss
             return
-        loss = float(outputs["loss"] if isinstance(outputs, dict) else outputs)  # one sync per check on GPU
+        loss = float(loss)  # one sync per check on GPU
         if self.first_loss is None and math.isfinite(loss):
             self.first_loss = abs(loss) or 1.0
         if not math.isfinite(loss) or (self.first_loss and abs(loss) > self.factor * self.first_loss):

@@ -64,6 +64,21 @@ def _compose_hint(error: BaseException) -> str:
     return f"{_first_line(error)}: fix that override"
 
 
+def check_trainer_values(trainer: dict) -> None:
+    """Types Lightning only trips over deep inside a run (trainer.max_epochs=abc)."""
+    whole = {"max_epochs": True, "max_steps": False, "num_nodes": False, "log_every_n_steps": False}
+    for key, may_be_none in whole.items():
+        value = trainer.get(key)
+        if (value is None and may_be_none) or key not in trainer:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UserError(f"trainer.{key}={value!r} must be a whole number")
+    for key in ("limit_train_batches", "limit_val_batches", "limit_test_batches"):
+        value = trainer.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            raise UserError(f"trainer.{key}={value!r} must be a number of batches or a fraction in [0, 1]")
+
+
 def one_line(error: BaseException) -> str | None:
     """The one-line message for an error the user can fix; None for a bug."""
     seen: BaseException | None = error

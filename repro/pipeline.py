@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from repro.callbacks import TimeToTarget
 from repro.claims import evaluate, load_claims
+from repro.cli import check_trainer_values
 from repro.environment import git_commit, hardware, software
 from repro.errors import UserError
 from repro.meter import RunMeter
@@ -77,6 +78,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     """Train and test one experiment; return its record on rank 0 (None elsewhere)."""
     started = time.perf_counter()
     claims = load_claims(cfg.paths.claims_file)  # fail on a broken registry before hours of training
+    check_trainer_values(cfg.trainer)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     _wandb_offline_without_key(cfg)
 

@@ -20,10 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         claims = load_claims(args.claims)
-        records = read_records(args.records)  # a missing file is no records: every claim "not run"
+        damaged: list[str] = []
+        records = read_records(args.records, warn=damaged.append)  # no file: every claim "not run"
         if not records and Path(args.records).is_file() and Path(args.records).read_text(errors="replace").strip():
             raise UserError(f"{args.records} holds no run records (not JSON lines from scripts/train.py): "
                             f"point --records at a runs.jsonl, or move the file away")
+        for line in damaged:  # some records are fine: skip the damaged lines, but say which
+            print(line, file=sys.stderr)
         report = build_report(claims, records, Path(args.out), claims_path=args.claims, records_path=args.records)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -112,7 +112,8 @@ def _message(cfg) -> str:
 
 
 @pytest.mark.parametrize("overrides, expected", [
-    (["trainer.max_epochs=abc"], "Trainer"),
+    (["trainer.max_epochs=abc"], "trainer.max_epochs='abc' must be a whole number"),
+    (["trainer.limit_train_batches=-1"], "trainer.limit_train_batches=-1"),
     (["data.batch_size=abc"], "data.batch_size='abc' must be a whole number"),
     (["data.batch_size=0"], "data.batch_size=0"),
     (["data.per_class=100"], "smallest class has"),
