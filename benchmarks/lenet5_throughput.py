@@ -1,6 +1,7 @@
 """LeNet-5 training throughput: the suite (Lightning + TensorBatches, the lenet5 experiment config)
 against a plain PyTorch loop over the same preloaded tensor: same net, loss, optimiser, batch 128,
-threads. Both run in this process, one after the other, and the ratio is printed.
+threads. Both run in this process, alternating for `--rounds` rounds (a 2-core machine's speed drifts by
+20% from one minute to the next); the medians and their ratio are printed.
 
     make bench            (python benchmarks/lenet5_throughput.py --steps 300)
 """
@@ -8,6 +9,7 @@ threads. Both run in this process, one after the other, and the ratio is printed
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import lightning as L
@@ -37,13 +39,15 @@ def suite_throughput(cfg) -> float:
 
 
 def plain_throughput(cfg, steps: int) -> float:
-    """A torchvision-reference-style loop: preloaded float tensor, index a batch, step."""
+    """A torchvision-reference-style loop: preloaded float tensor, index a batch, step; the same
+    optimiser and per-step schedule as the experiment."""
     datamodule = instantiate(cfg.data)
     datamodule.setup()
     images, labels = datamodule.splits["train"]
     x = datamodule.to_model_input(images.unsqueeze(1)).contiguous(memory_format=torch.channels_last)
     net = instantiate(cfg.model.net).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.model.optimizer.lr)
+    optimizer = instantiate(cfg.model.optimizer)(params=net.parameters())
+    scheduler = instantiate(cfg.model.scheduler)(optimizer=optimizer, total_steps=steps)
     order = torch.randperm(len(x))
     start = None
     for step in range(steps):
@@ -54,17 +58,21 @@ def plain_throughput(cfg, steps: int) -> float:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        scheduler.step()
     return (steps - 1) * BATCH / (time.perf_counter() - start)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="training steps for each of the two loops")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating plain/suite measurements")
     args = parser.parse_args()
     cfg = compose_lenet5(args.steps, "outputs/bench")
-    plain = plain_throughput(cfg, args.steps)
-    suite = suite_throughput(cfg)
-    report_ratio("LeNet-5 training, batch 128", suite, plain, unit="samples/s")
+    plain, suite = [], []
+    for _ in range(args.rounds):
+        plain.append(plain_throughput(cfg, args.steps))
+        suite.append(suite_throughput(cfg))
+    report_ratio("LeNet-5 training, batch 128", statistics.median(suite), statistics.median(plain), unit="samples/s")
 
 
 if __name__ == "__main__":

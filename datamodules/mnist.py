@@ -156,6 +156,9 @@ class MNISTDataModule(L.LightningDataModule):
             x = random_affine(x)
         return x
 
+    def transfer_batch_to_device(self, batch, device, dataloader_idx: int):
+        return batch  # cut on the device already: skip Lightning's walk over the batch
+
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         images, labels = batch
         training = self.trainer is not None and self.trainer.training
