@@ -5,7 +5,7 @@ ARGS   ?=
 SEEDS  ?= 1
 export DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: setup test test-all smoke report bench learning-curve reproduce-all clean
+.PHONY: setup test test-all smoke report bench learning-curve alexnet-fig1 clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -32,11 +32,15 @@ reproduce-%: $(PYTHON)  ## make reproduce-lenet5 ARGS="trainer.max_epochs=3" SEE
 learning-curve: $(PYTHON)  ## LeNet-5 test error against examples per class (multirun)
 	$(PYTHON) scripts/train.py --multirun experiment=lenet5_learning_curve $(ARGS)
 
+alexnet-fig1: $(PYTHON)  ## Krizhevsky et al. 2012 Fig. 1: the ReLU and the tanh net to 25% CIFAR-10 training error
+	$(PYTHON) scripts/train.py --multirun experiment=alexnet_cifar_relu,alexnet_cifar_tanh $(ARGS)
+
 report: $(PYTHON)  ## results/REPORT.md and plots from results/claims.yaml + results/runs.jsonl
 	$(PYTHON) scripts/report.py
 
 bench: $(PYTHON)  ## suite throughput as a ratio against a plain PyTorch loop
 	$(PYTHON) -m benchmarks.lenet5_throughput
+	$(PYTHON) -m benchmarks.alexnet_throughput
 
 clean:
 	rm -rf outputs multirun .pytest_cache

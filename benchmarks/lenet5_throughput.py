@@ -44,7 +44,7 @@ def plain_throughput(cfg, steps: int) -> float:
     datamodule = instantiate(cfg.data)
     datamodule.setup()
     images, labels = datamodule.splits["train"]
-    x = datamodule.to_model_input(images.unsqueeze(1)).contiguous(memory_format=torch.channels_last)
+    x = datamodule.to_model_input(images).contiguous(memory_format=torch.channels_last)
     net = instantiate(cfg.model.net).to(memory_format=torch.channels_last)
     optimizer = instantiate(cfg.model.optimizer)(params=net.parameters())
     scheduler = instantiate(cfg.model.scheduler)(optimizer=optimizer, total_steps=steps)

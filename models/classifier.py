@@ -16,8 +16,9 @@ from models.losses import lecun_map_loss
 
 class Classifier(L.LightningModule):
     def __init__(self, net: torch.nn.Module, optimizer: Callable, scheduler: Callable | None = None,
-                 scheduler_interval: str = "epoch", loss: str = "cross_entropy", label_smoothing: float = 0.0,
-                 num_classes: int = 10, channels_last: bool = False) -> None:
+                 scheduler_interval: str = "epoch", scheduler_monitor: str | None = None,
+                 loss: str = "cross_entropy", label_smoothing: float = 0.0,
+                 num_classes: int = 10, channels_last: bool = False, top5: bool = False) -> None:
         super().__init__()
         if loss not in ("cross_entropy", "lecun_map"):
             raise ValueError(f"model.loss={loss!r}: use 'cross_entropy' or 'lecun_map'")
@@ -29,6 +30,11 @@ class Classifier(L.LightningModule):
         self.make_optimizer, self.make_scheduler = optimizer, scheduler
         self.val_accuracy = MulticlassAccuracy(num_classes, average="micro")
         self.test_accuracy = MulticlassAccuracy(num_classes, average="micro")
+        # ImageNet-style evaluation: top-5, and for 10-crop batches (N, 10, C, H, W) the centre crop alone
+        # beside the 10-crop average (Krizhevsky et al. 2012 test on 10 crops; torchvision on the centre).
+        self.test_top5 = MulticlassAccuracy(num_classes, top_k=5, average="micro") if top5 else None
+        self.center_accuracy = MulticlassAccuracy(num_classes, average="micro")
+        self.center_top5 = MulticlassAccuracy(num_classes, top_k=5, average="micro") if top5 else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.hparams.channels_last and x.dim() == 4:
@@ -67,25 +73,41 @@ class Classifier(L.LightningModule):
         self.log("train/loss", loss_sum / count)
         self.log("train/error_pct", 100 * mistakes / count)
 
-    def _evaluate(self, batch, metric: MulticlassAccuracy, stage: str) -> None:
+    def _evaluate(self, batch, metrics, stage: str) -> None:
         x, y = batch
         scores = self(x)
-        metric.update(scores, y)
+        for metric in metrics:
+            if metric is not None:
+                metric.update(scores, y)
         self.log(f"{stage}/loss", self.loss(scores, y), on_epoch=True, batch_size=len(y), sync_dist=True)
 
     def validation_step(self, batch, batch_idx: int) -> None:
-        self._evaluate(batch, self.val_accuracy, "val")
+        self._evaluate(batch, (self.val_accuracy,), "val")
 
     def on_validation_epoch_end(self) -> None:
         self.log("val/error_pct", 100 * (1 - self.val_accuracy.compute()))
         self.val_accuracy.reset()
 
     def test_step(self, batch, batch_idx: int) -> None:
-        self._evaluate(batch, self.test_accuracy, "test")
+        x, y = batch
+        if x.dim() != 5:
+            self._evaluate(batch, (self.test_accuracy, self.test_top5), "test")
+            return
+        n, crops = x.shape[:2]  # ten crops: softmax averaged over crops (section 4.1); crop 4 is the centre
+        probs = self(x.flatten(0, 1)).softmax(-1).view(n, crops, -1)
+        for metrics, p in (((self.test_accuracy, self.test_top5), probs.mean(1)),
+                           ((self.center_accuracy, self.center_top5), probs[:, 4])):
+            for metric in metrics:
+                if metric is not None:
+                    metric.update(p, y)
 
     def on_test_epoch_end(self) -> None:
-        self.log("test/error_pct", 100 * (1 - self.test_accuracy.compute()))
-        self.test_accuracy.reset()
+        named = {"test/error_pct": self.test_accuracy, "test/top5_error_pct": self.test_top5,
+                 "test/center_error_pct": self.center_accuracy, "test/center_top5_error_pct": self.center_top5}
+        for name, metric in named.items():
+            if metric is not None and metric.update_count:
+                self.log(name, 100 * (1 - metric.compute()))
+                metric.reset()
 
     def configure_optimizers(self):
         optimizer = self.make_optimizer(params=[p for p in self.parameters() if p.requires_grad])
@@ -96,6 +118,7 @@ class Classifier(L.LightningModule):
         extra = {}
         if "total_steps" in inspect.signature(target).parameters and "total_steps" not in getattr(make, "keywords", {}):
             extra["total_steps"] = int(self.trainer.estimated_stepping_batches)  # OneCycleLR needs the run's length
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": make(optimizer=optimizer, **extra),
-                                 "interval": self.hparams.scheduler_interval}}
+        schedule = {"scheduler": make(optimizer=optimizer, **extra), "interval": self.hparams.scheduler_interval}
+        if self.hparams.scheduler_monitor:  # ReduceLROnPlateau watches a validation metric
+            schedule["monitor"] = self.hparams.scheduler_monitor
+        return {"optimizer": optimizer, "lr_scheduler": schedule}

@@ -60,35 +60,50 @@ class TimeToTarget(L.Callback):
     The clock (MLPerf's rule) starts before any data is touched: the pipeline sets `clock_start`.
     Evaluation time counts, as in MLPerf."""
 
-    def __init__(self, metric: str, target: float, better: str = "lower") -> None:
-        self.metric, self.target, self.better = metric, target, better
+    def __init__(self, metric: str, target: float, better: str = "lower", stop: bool = False) -> None:
+        """`stop=True` ends training at the target (for claims about the time to reach it)."""
+        self.metric, self.target, self.better, self.stop = metric, target, better, stop
         self.clock_start = time.perf_counter()
         self.epoch: int | None = None
         self.seconds: float | None = None
+        self.history: list[list[float]] = []  # [epoch, value, seconds] after every epoch: the curve to plot
+        self._seen_epoch = -1
 
+    # Read at the start of the next epoch (and at the end of training): by then Lightning has put the
+    # finished epoch's training and validation metrics in callback_metrics, which it has not yet at
+    # this callback's own epoch-end hooks (they run before the module's).
     def _check(self, trainer) -> None:
+        completed = trainer.current_epoch
         value = trainer.callback_metrics.get(self.metric)
-        if self.epoch is not None or value is None or trainer.sanity_checking:
+        if value is None or trainer.sanity_checking or completed == self._seen_epoch or completed == 0:
             return
-        value = float(value)
+        self._seen_epoch = completed
+        value, seconds = float(value), time.perf_counter() - self.clock_start
+        self.history.append([completed, round(value, 4), round(seconds, 2)])
+        if self.epoch is not None:
+            return
         if (value <= self.target) if self.better == "lower" else (value >= self.target):
-            self.epoch, self.seconds = trainer.current_epoch + 1, time.perf_counter() - self.clock_start
+            self.epoch, self.seconds = completed, seconds
+            if self.stop:
+                trainer.should_stop = True
 
-    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._check(trainer)
 
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
+    def on_train_end(self, trainer, pl_module) -> None:
         self._check(trainer)
 
     def summary(self) -> dict:
         return {"metric": self.metric, "target": self.target, "reached": self.epoch is not None,
-                "epoch": self.epoch, "seconds": None if self.seconds is None else round(self.seconds, 2)}
+                "epoch": self.epoch, "seconds": None if self.seconds is None else round(self.seconds, 2),
+                "history": self.history}
 
     def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "seconds": self.seconds}
+        return {"epoch": self.epoch, "seconds": self.seconds, "history": self.history}
 
     def load_state_dict(self, state: dict) -> None:
-        self.epoch, self.seconds = state["epoch"], state["seconds"]
+        self.epoch, self.seconds, self.history = state["epoch"], state["seconds"], state.get("history", [])
+        self._seen_epoch = self.history[-1][0] if self.history else -1
 
 
 class WandbRunId(L.Callback):

@@ -34,11 +34,13 @@ def _first_values(overrides: list[str]) -> list[str]:
 def check_overrides(argv: list[str]) -> None:
     """Raise UserError when `scripts/train.py ARGV` cannot compose."""
     overrides = [arg for arg in argv if not arg.startswith("-")]
-    experiment = next((o.split("=", 1)[1] for o in overrides if o.startswith("experiment=")), None)
-    if experiment is not None and experiment not in experiment_names():
-        raise UserError(f"unknown experiment {experiment!r}: choose one of {', '.join(experiment_names())}")
+    chosen = next((o.split("=", 1)[1] for o in overrides if o.startswith("experiment=")), None)
+    experiments = chosen.split(",") if chosen else ["lenet5"]  # a multirun may sweep experiments
+    for experiment in experiments:
+        if experiment not in experiment_names():
+            raise UserError(f"unknown experiment {experiment!r}: choose one of {', '.join(experiment_names())}")
     try:
-        compose_experiment(experiment or "lenet5", "unused", _first_values(
+        compose_experiment(experiments[0], "unused", _first_values(
             [o for o in overrides if not o.startswith("experiment=")]))
     except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as error:
         raise UserError(_compose_hint(error)) from error

@@ -13,10 +13,15 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 # What debug=smoke alone cannot shrink, per experiment (tiny data has fewer than 5,000 per class).
 SMOKE_OVERRIDES = {"lenet5_learning_curve": ["data.per_class=10"]}
+# ImageFolder experiments (AlexNet): tiny batches, no workers, no resize cache.
+SMOKE_IMAGES = ["data.batch_size=4", "data.eval_batch_size=2", "data.num_workers=0", "data.resize_cache=false"]
 
 
 def smoke_overrides(name: str) -> list[str]:
-    return ["debug=smoke", *SMOKE_OVERRIDES.get(name, [])]
+    images = SMOKE_IMAGES if name.startswith("alexnet") and "cifar" not in name else []
+    if name in ("alexnet", "alexnet_torchvision"):  # no ImageNet here: the same pipeline on Imagenette
+        images = [*images, "data.data_dir=${paths.data_dir}/imagenette"]
+    return ["debug=smoke", *SMOKE_OVERRIDES.get(name, []), *images]
 
 
 def experiment_names() -> list[str]:

@@ -69,6 +69,22 @@ def _continue_wandb_run(cfg: DictConfig, ckpt_path: str | None) -> DictConfig | 
     return loggers
 
 
+def achieved_tflops(meter: RunMeter) -> float | None:
+    """Training FLOPs per second actually sustained (counted FLOPs x measured samples/s)."""
+    if not meter.samples_per_s or not meter.flops_train:
+        return None
+    return meter.flops_train * meter.samples_per_s / 1e12
+
+
+def project_time(spec: DictConfig | None, samples_per_s: float | None) -> dict[str, Any] | None:
+    """How long the paper's full schedule would take at this run's training throughput."""
+    if not spec or not samples_per_s:
+        return None
+    seconds = spec.epochs * spec.samples_per_epoch / samples_per_s
+    return {"epochs": spec.epochs, "samples_per_epoch": spec.samples_per_epoch, "seconds": round(seconds),
+            "days": round(seconds / 86400, 2)}
+
+
 def _trainable_params(module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad) or \
         sum(p.numel() for p in module.parameters())  # the perceptron learns without autograd
@@ -117,6 +133,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         "samples_per_s": meter.samples_per_s,
         "flops_per_sample_forward": meter.flops_forward,
         "flops_per_sample_train": meter.flops_train,
+        "achieved_tflops": achieved_tflops(meter),
+        "projected": project_time(cfg.get("project_time"), meter.samples_per_s),
         "hardware": hardware(str(cfg.trainer.get("accelerator", "cpu")), trainer.num_devices, trainer.num_nodes),
         "precision": str(trainer.precision),
         "software": software(),

@@ -26,11 +26,12 @@ from repro.claims import Claim
 
 GROUP_TITLES = {
     "fig9": "MNIST, LeCun et al. 1998 Fig. 9",
+    "alexnet": "AlexNet, Krizhevsky et al. 2012",
     "perceptron": "The perceptron's classic properties",
     "learning_curve": "The 5,000-examples-per-class rule of thumb",
 }
 LEARNING_CURVE = "lenet5_learning_curve"
-FIG9_PNG, CURVE_PNG = "fig9_error.png", "learning_curve.png"
+FIG9_PNG, CURVE_PNG, FIG1_PNG = "fig9_error.png", "learning_curve.png", "alexnet_fig1_relu_tanh.png"
 VERDICT_COLOURS = {"reproduced": "tab:green", "within tolerance": "tab:orange", "not reproduced": "tab:red"}
 
 
@@ -98,6 +99,36 @@ def is_smoke(record: dict[str, Any]) -> bool:
     return isinstance(limit, int) or float(limit) < 1.0
 
 
+# ---- claims measured across runs ---------------------------------------------------------------
+
+RELU, TANH = "alexnet_cifar_relu", "alexnet_cifar_tanh"
+
+
+def _epochs_to_target(records: list[dict[str, Any]], experiment: str) -> list[float]:
+    return [r["time_to_target"]["epoch"] for r in records
+            if r["experiment"] == experiment and (r.get("time_to_target") or {}).get("reached")]
+
+
+def relu_speedup(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[float]]:
+    """Fig. 1: epochs the tanh net needs to reach 25% training error over the ReLU net's (per seed)."""
+    relu = {r["seed"]: r for r in records if r["experiment"] == RELU}
+    tanh = {r["seed"]: r for r in records if r["experiment"] == TANH}
+    used, ratios = [], []
+    for seed in sorted(relu.keys() & tanh.keys()):
+        pair = [relu[seed], tanh[seed]]
+        used += pair
+        relu_epochs, tanh_epochs = _epochs_to_target([pair[0]], RELU), _epochs_to_target([pair[1]], TANH)
+        if relu_epochs and tanh_epochs:
+            ratios.append(tanh_epochs[0] / relu_epochs[0])
+        elif relu_epochs:  # tanh never got there within its epochs: the ratio is at least this
+            ratios.append(pair[1]["metrics"]["epochs"] / relu_epochs[0])
+    return used, ratios
+
+
+# Claims whose measurement needs several runs: claim id -> (experiment label, function of all records).
+DERIVED = {"krizhevsky2012.relu_speedup": (f"{RELU} + {TANH}", relu_speedup)}
+
+
 def collect_rows(claims: dict[str, Claim], records: list[dict[str, Any]]) -> tuple[list[Row], set[str]]:
     """The main table's rows in claims.yaml order, and the claim ids records name that claims.yaml lacks."""
     answers: dict[tuple[str, str], Row] = {}
@@ -111,6 +142,10 @@ def collect_rows(claims: dict[str, Claim], records: list[dict[str, Any]]) -> tup
             row = answers.setdefault((claim.id, record["experiment"]), Row(claim, record["experiment"], [], []))
             row.records.append(record)
             row.measured.append(entry.get("measured"))
+    for claim_id, (label, derive) in DERIVED.items():
+        used, values = derive(records)
+        if claim_id in claims and used:
+            answers[(claim_id, label)] = Row(claims[claim_id], label, used, values)
     rows = []
     for claim_id, claim in claims.items():
         mine = sorted((r for (cid, _), r in answers.items() if cid == claim_id), key=lambda r: r.experiment)
@@ -177,6 +212,21 @@ def time_table(rows: list[Row]) -> list[str]:
         return ["", "No claim in the registry gives the paper's training time."]
     return ["", *_table(["claim", "paper: time and hardware", "experiment", "measured: mean wall time",
                          "runs", "measured: hardware"], lines)]
+
+
+PAPER_ALEXNET = "5-6 days on two GTX 580 3GB (about 90 x 1.2M images / 5.5 days = 240 images/s)"
+
+
+def projection_table(records: list[dict[str, Any]]) -> list[str]:
+    """Runs whose records project the paper's full schedule onto their own throughput."""
+    lines = [[r["experiment"], _hardware([r]), r.get("precision", "?"), fmt(r.get("samples_per_s")),
+              fmt(r.get("flops_per_sample_train") and r["flops_per_sample_train"] / 1e9),
+              fmt(r.get("achieved_tflops")), fmt(r["projected"]["days"]), PAPER_ALEXNET]
+             for r in records if r.get("projected")]
+    if not lines:
+        return ["", "No record projects a paper's schedule yet (`make reproduce-alexnet_imagenette`)."]
+    return ["", *_table(["experiment", "hardware", "precision", "images/s (training)", "GFLOP per image (train step)",
+                         "achieved TFLOP/s", "projected days for 90 ImageNet epochs", "paper"], lines)]
 
 
 def mlperf_mean(seconds: list[float]) -> float | None:
@@ -297,6 +347,27 @@ def plot_learning_curve(records: list[dict[str, Any]], claims: dict[str, Claim],
     return True
 
 
+def plot_relu_tanh(records: list[dict[str, Any]], path: Path) -> bool:
+    """Training error against epochs for the ReLU and tanh nets, like the paper's Fig. 1."""
+    curves = [(r, r["time_to_target"]["history"]) for r in records
+              if r["experiment"] in (RELU, TANH) and (r.get("time_to_target") or {}).get("history")]
+    if not curves:
+        return False
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    for record, history in curves:
+        relu = record["experiment"] == RELU
+        ax.plot([h[0] for h in history], [h[1] for h in history], linestyle="-" if relu else "--",
+                color="tab:blue" if relu else "tab:orange", label=f"{'ReLU' if relu else 'tanh'} (seed {record['seed']})")
+    ax.axhline(25, color="grey", linestyle=":", label="25% training error")
+    ax.set_xlabel("epochs")
+    ax.set_ylabel("CIFAR-10 training error (%)")
+    ax.set_title("Krizhevsky et al. 2012, Fig. 1: four-layer CNN, ReLU vs tanh")
+    ax.legend(fontsize="small")
+    _save_png(fig, path)
+    return True
+
+
 # ---- the report --------------------------------------------------------------------------------
 
 def write_atomically(path: Path, data: str | bytes) -> None:
@@ -322,6 +393,7 @@ def build_report(claims: dict[str, Claim], records: list[dict[str, Any]], out_di
     rows, unknown = collect_rows(claims, kept)
     has_fig9 = plot_fig9(rows, out_dir / FIG9_PNG)
     has_curve = plot_learning_curve(kept, claims, out_dir / CURVE_PNG)
+    has_fig1 = plot_relu_tanh(kept, out_dir / FIG1_PNG)
 
     lines = ["# Milestones: the papers' claims beside our measurements", "",
              f"Generated by `make report` from `{claims_path}` and `{records_path}`. Do not edit by hand: "
@@ -336,11 +408,14 @@ def build_report(claims: dict[str, Claim], records: list[dict[str, Any]], out_di
               "paper; wall time and samples/s: means over the same runs.", *main_table(rows)]
     lines += ["", "## Time beside the paper", *time_table(rows)]
     lines += ["", "## Time to target", *target_table(kept)]
+    lines += ["", "## The paper's schedule on this hardware", *projection_table(kept)]
     lines += ["", "## Plots", ""]
     lines += [f"![MNIST test error per model, measured vs LeCun et al. 1998 Fig. 9]({FIG9_PNG})" if has_fig9
               else "No record answers a Fig. 9 claim yet, so there is no Fig. 9 plot.", ""]
     lines += [f"![LeNet-5 test error against training examples per class]({CURVE_PNG})" if has_curve
               else f"No `{LEARNING_CURVE}` records yet (`make learning-curve`), so there is no learning-curve plot."]
+    if has_fig1:
+        lines += ["", f"![CIFAR-10 training error per epoch, ReLU vs tanh]({FIG1_PNG})"]
     lines += ["", "## Runs", *runs_section(kept), ""]
     report = out_dir / "REPORT.md"
     write_atomically(report, "\n".join(lines))

@@ -26,7 +26,7 @@ def smoke_cfg(tmp_path):
 
     def make(name: str, *overrides: str):
         return compose_experiment(name, tmp_path / "out", [
-            *smoke_overrides(name), f"paths.data_dir={FIXTURES}", f"paths.results_dir={tmp_path / 'results'}",
+            *smoke_overrides(name), f"paths.data_dir={FIXTURES}", f"paths.results_dir={tmp_path / 'results'}", f"paths.cache_dir={tmp_path / 'cache'}",
             f"paths.root_dir={REPO}", *overrides])
 
     return make

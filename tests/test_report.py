@@ -160,3 +160,18 @@ def test_time_to_target_section_uses_mlperf_mean(tmp_path):
     text = build_report(CLAIMS, runs, tmp_path).read_text()
     section = text.split("## Time to target")[1].split("##")[0]
     assert "2 of 3" in section and "55 s" in section
+
+
+def test_relu_tanh_ratio_is_measured_across_the_pair(tmp_path):
+    claims = load_claims(ROOT / "results" / "claims.yaml")
+    runs = []
+    for experiment, epoch in (("alexnet_cifar_relu", 3), ("alexnet_cifar_tanh", 12)):
+        r = record(experiment=experiment, claim_id=None)
+        r["metrics"]["epochs"] = float(epoch)
+        r["time_to_target"] = {"metric": "train/error_pct", "target": 25.0, "reached": True, "epoch": epoch,
+                               "seconds": 10.0 * epoch, "history": [[e, 80 - 5 * e, 10.0 * e] for e in range(1, epoch + 1)]}
+        runs.append(r)
+    text = build_report(claims, runs, tmp_path).read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| `krizhevsky2012.relu_speedup`"))
+    assert "| 4 (n=1) |" in row and "within tolerance" in row
+    assert (tmp_path / "alexnet_fig1_relu_tanh.png").read_bytes().startswith(PNG_MAGIC)

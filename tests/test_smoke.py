@@ -78,3 +78,14 @@ def test_wandb_without_a_key_runs_offline(tmp_path, monkeypatch):
     assert result.returncode == 0, result.stderr[-2000:]
     assert list((tmp_path / "run" / "wandb").glob("offline-run-*"))
     assert len(read_records(tmp_path / "results" / "runs.jsonl")) == 1
+
+
+def test_alexnet_ddp_two_processes_write_exactly_one_record(tmp_path):
+    from repro.compose import smoke_overrides
+
+    result = _train_cli("experiment=alexnet_imagenette", *smoke_overrides("alexnet_imagenette"), "trainer=ddp",
+                        "trainer.devices=2", data_dir=FIXTURES, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    records = read_records(tmp_path / "results" / "runs.jsonl")
+    assert len(records) == 1 and records[0]["hardware"]["devices"] == 2
+    assert "test/center_error_pct" in records[0]["metrics"] and "test/top5_error_pct" in records[0]["metrics"]

@@ -1,0 +1,101 @@
+"""CIFAR-10 in memory as uint8 tensors (Krizhevsky 2009).
+
+Sources, in order: torchvision's python-pickle layout (`data_dir/cifar-10-batches-py`), the JPEG
+re-encoding in ../shared/data (`data_dir/cifar10/{train,test}_jpeg.npz`, decoded once with
+torchvision.io and cached under `cache_dir`), or a download through torchvision when allowed.
+Augmentation (random crop with padding, horizontal flip) runs on whole batches on the device.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.datasets import CIFAR10
+from torchvision.io import decode_jpeg
+
+from datamodules.in_memory import InMemoryDataModule
+from repro.errors import UserError
+
+# Per-channel statistics of the training set (the usual CIFAR-10 values; the JPEG copy differs by < 1e-3).
+MEAN = (0.4914, 0.4822, 0.4465)
+STD = (0.2470, 0.2435, 0.2616)
+
+
+def _decode_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    with np.load(path, allow_pickle=False) as archive:
+        data, offsets, labels = archive["jpeg_bytes"], archive["jpeg_offsets"], archive["labels"]
+    blobs = [torch.from_numpy(data[offsets[i] : offsets[i + 1]]) for i in range(len(labels))]
+    images = torch.stack(decode_jpeg(blobs))  # (N, 3, 32, 32) uint8, one C++ call for the whole list
+    return images, torch.from_numpy(labels).long()
+
+
+def load_cifar10(data_dir: str | Path, cache_dir: str | Path, train: bool,
+                 download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images uint8 (N, 3, 32, 32), labels int64) for the training or the test split."""
+    data_dir, split = Path(data_dir), "train" if train else "test"
+    if (data_dir / "cifar-10-batches-py").is_dir() or download:
+        try:
+            ds = CIFAR10(str(data_dir), train=train, download=download)
+        except Exception as error:
+            raise UserError(f"CIFAR-10 in {data_dir / 'cifar-10-batches-py'} could not be read or downloaded "
+                            f"({str(error).splitlines()[0][:80]}): replace the files or check the network") from error
+        return torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(ds.targets)
+    source = data_dir / "cifar10" / f"{split}_jpeg.npz"
+    if not source.is_file():
+        raise UserError(f"CIFAR-10 not found in {data_dir} (neither cifar-10-batches-py/ nor cifar10/{split}_jpeg.npz): "
+                        f"set DATA_DIR to the folder that holds it, or pass data.download=true when online")
+    stat = source.stat()  # the cache is keyed by the source's path, size and time: a new copy decodes anew
+    key = hashlib.sha1(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    cache = Path(cache_dir) / "cifar10" / f"{split}-{key}.pt"
+    if cache.is_file():
+        cached = torch.load(cache, weights_only=True)
+        return cached["images"], cached["labels"]
+    try:
+        images, labels = _decode_npz(source)
+    except Exception as error:  # a truncated archive or a broken JPEG
+        raise UserError(f"{source} is damaged ({str(error).splitlines()[0][:80]}): replace it") from error
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(f".{os.getpid()}.tmp")
+    torch.save({"images": images, "labels": labels}, partial)
+    os.replace(partial, cache)  # never a half-written cache
+    return images, labels
+
+
+def random_crop_flip(x: torch.Tensor, padding: int = 4, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random `size` crops of the reflect-padded batch and random horizontal flips, all batched."""
+    n, _, h, w = x.shape
+    padded = F.pad(x, (padding,) * 4, mode="reflect")
+    dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator, device=x.device)
+    dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator, device=x.device)
+    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+    crops = padded[torch.arange(n, device=x.device)[:, None, None, None],
+                   torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols]
+    flip = torch.rand(n, generator=generator, device=x.device) < 0.5
+    return torch.where(flip[:, None, None, None], crops.flip(3), crops)
+
+
+class CIFAR10DataModule(InMemoryDataModule):
+    def __init__(self, data_dir: str | None = None, cache_dir: str = ".cache", augment: bool = False,
+                 normalize: bool = True, download: bool = False, **batching) -> None:
+        super().__init__(**batching)
+        self.data_dir = data_dir or os.environ.get("DATA_DIR", "./data")
+        self.cache_dir, self.augment, self.normalize, self.download = cache_dir, augment, normalize, download
+
+    def load(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        return load_cifar10(self.data_dir, self.cache_dir, train=train, download=self.download)
+
+    def to_model_input(self, images: torch.Tensor, train: bool = False) -> torch.Tensor:
+        x = images.float().div_(255)
+        if self.augment and train:
+            x = random_crop_flip(x)
+        if self.normalize:
+            mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1)
+            std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1)
+            x = (x - mean) / std
+        return x

@@ -1,0 +1,177 @@
+"""ImageNet-style data for AlexNet: an ImageFolder tree (train/ and val/ with WordNet-id folders) or the
+Hugging Face hub copy, with the preprocessing of Krizhevsky et al. 2012, section 2 and 4.1:
+
+- rescale so the short side is 256, take the centre 256x256 (done once per image; with
+  `resize_cache` the result is kept as a JPEG under cache_dir, so later epochs skip the full decode);
+- training: random 227x227 crops and horizontal flips (in the workers, on uint8 tensors), then PCA
+  "lighting" noise (sigma 0.1) and mean subtraction on the device, batched;
+- test: the four corner and the centre crops and their flips (10 crops, softmax averaged by the
+  system), which also gives the single centre-crop number.
+JPEGs are decoded with torchvision.io (libjpeg-turbo) in DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torchvision.datasets import DatasetFolder
+from torchvision.io import ImageReadMode, decode_image, encode_jpeg, read_file
+from torchvision.transforms import v2
+
+from datamodules.in_memory import check_count
+from repro.errors import UserError
+
+# ImageNet's RGB statistics on [0, 1] pixels: the mean pixel, and the eigenvalues/eigenvectors of the
+# pixel covariance used for the paper's PCA lighting noise (values as published with fb.resnet.torch).
+MEAN = (0.485, 0.456, 0.406)
+EIGVAL = (0.2175, 0.0188, 0.0045)
+EIGVEC = ((-0.5675, 0.7192, 0.4009), (-0.5808, -0.0045, -0.8140), (-0.5836, -0.6948, 0.4203))
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".JPEG", ".JPG")
+
+
+def pca_lighting(x: torch.Tensor, std: float = 0.1, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Section 4.1: add sum_i alpha_i lambda_i p_i to every pixel, alpha_i ~ N(0, std), one draw per image."""
+    eigval = torch.tensor(EIGVAL, device=x.device, dtype=x.dtype)
+    eigvec = torch.tensor(EIGVEC, device=x.device, dtype=x.dtype)
+    alpha = torch.randn(x.shape[0], 3, generator=generator, device=x.device, dtype=x.dtype) * std
+    offset = (alpha * eigval) @ eigvec.T  # (N, 3): eigvec's columns are the eigenvectors
+    return x + offset[:, :, None, None]
+
+
+class ResizedJpegs(Dataset):
+    """(uint8 (3, 256, 256), label) per image of an ImageFolder tree, short side 256 + centre crop."""
+
+    def __init__(self, root: Path, transform, size: int = 256, cache_dir: Path | None = None,
+                 limit_per_class: int | None = None) -> None:
+        try:
+            folder = DatasetFolder(str(root), loader=str, extensions=IMAGE_EXTENSIONS)
+        except (FileNotFoundError, OSError) as error:
+            raise UserError(f"no images in {root} ({str(error).splitlines()[0][:90]}): an ImageFolder tree has one "
+                            f"folder per class (WordNet ids) with JPEGs inside") from error
+        self.samples = folder.samples
+        if limit_per_class:  # the first N files of every class (smoke runs)
+            taken: Counter[int] = Counter()
+            kept = []
+            for path, label in self.samples:
+                if taken[label] < limit_per_class:
+                    kept.append((path, label))
+                    taken[label] += 1
+            self.samples = kept
+        self.classes, self.root, self.size, self.transform = folder.classes, root, size, transform
+        self.base = v2.Compose([v2.Resize(size, antialias=True), v2.CenterCrop(size)])
+        self.cache_dir = None
+        if cache_dir is not None:
+            key = hashlib.sha1(str(Path(root).resolve()).encode()).hexdigest()[:12]
+            self.cache_dir = Path(cache_dir) / f"resized{size}-{key}"
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def _load(self, path: str) -> torch.Tensor:
+        cached = self.cache_dir / Path(path).relative_to(self.root).with_suffix(".jpg") if self.cache_dir else None
+        if cached is not None and cached.is_file():
+            return decode_image(read_file(str(cached)), mode=ImageReadMode.RGB)
+        try:
+            image = self.base(decode_image(read_file(path), mode=ImageReadMode.RGB))
+        except RuntimeError as error:
+            raise UserError(f"cannot decode {path} ({str(error).splitlines()[0][:80]}): remove or replace it") from error
+        if cached is not None:  # written once, atomically, so parallel workers never read half a file
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_bytes(encode_jpeg(image, quality=95).numpy().tobytes())
+            os.replace(partial, cached)
+        return image
+
+    def __getitem__(self, index: int):
+        path, label = self.samples[index]
+        return self.transform(self._load(path)), label
+
+
+class ImageNetDataModule(L.LightningDataModule):
+    def __init__(self, data_dir: str, train_dir: str = "train", val_dir: str = "val", batch_size: int = 128,
+                 eval_batch_size: int = 64, num_workers: int = 2, crop_size: int = 227, lighting_std: float = 0.1,
+                 ten_crop: bool = True, resize_cache: bool = True, cache_dir: str = ".cache",
+                 limit_per_class: int | None = None, subset: int | None = None, test_subset: int | None = None,
+                 what: str = "ImageNet") -> None:
+        """`subset`/`test_subset`: about that many images, the same number from every class (smoke runs)."""
+        super().__init__()
+        check_count("batch_size", batch_size, allow_none=False)
+        check_count("eval_batch_size", eval_batch_size, allow_none=False)
+        check_count("num_workers", num_workers, minimum=0)
+        for name, value in (("limit_per_class", limit_per_class), ("subset", subset), ("test_subset", test_subset)):
+            check_count(name, value)
+        self.subset, self.test_subset = subset, test_subset
+        self.root = Path(data_dir)
+        self.train_dir, self.val_dir = train_dir, val_dir
+        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
+        self.crop_size, self.lighting_std, self.ten_crop = crop_size, lighting_std, ten_crop
+        self.cache_dir = Path(cache_dir) if resize_cache else None
+        self.limit_per_class, self.what = limit_per_class, what
+        self.train_set: ResizedJpegs | None = None
+        self.test_set: ResizedJpegs | None = None
+        self.val_set: ResizedJpegs | None = None
+
+    def _check_layout(self) -> None:
+        missing = [d for d in (self.train_dir, self.val_dir) if not (self.root / d).is_dir()]
+        if missing:
+            raise UserError(f"{self.what} not found: {self.root} has no {' or '.join(missing)}/ folder. Expected "
+                            f"{self.root}/{self.train_dir}/<wnid>/*.JPEG and {self.root}/{self.val_dir}/<wnid>/*.JPEG "
+                            f"(ImageFolder layout; ILSVRC-2012 from image-net.org, val sorted into class folders)")
+
+    def setup(self, stage: str | None = None) -> None:
+        self._check_layout()
+        if self.train_set is not None:
+            return
+        train = v2.Compose([v2.RandomCrop(self.crop_size), v2.RandomHorizontalFlip()])
+        if self.ten_crop:
+            test = v2.Compose([v2.TenCrop(self.crop_size), v2.Lambda(torch.stack)])
+        else:
+            test = v2.CenterCrop(self.crop_size)
+        classes = len([d for d in (self.root / self.train_dir).iterdir() if d.is_dir()]) or 1
+
+        def limit(size: int | None) -> int | None:
+            return max(1, size // classes) if size else self.limit_per_class
+
+        self.train_set = ResizedJpegs(self.root / self.train_dir, train, cache_dir=self.cache_dir,
+                                      limit_per_class=limit(self.subset))
+        self.test_set = ResizedJpegs(self.root / self.val_dir, test, cache_dir=self.cache_dir,
+                                     limit_per_class=limit(self.test_subset))
+        self.val_set = ResizedJpegs(self.root / self.val_dir, v2.CenterCrop(self.crop_size), cache_dir=self.cache_dir,
+                                    limit_per_class=limit(self.test_subset))
+        if self.train_set.classes != self.test_set.classes:
+            raise UserError(f"{self.root}: train/ and val/ hold different class folders: make them match")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.train_set.classes)
+
+    def _loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
+        pin = self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=self.num_workers,
+                          pin_memory=pin, persistent_workers=self.num_workers > 0, drop_last=shuffle)
+
+    def train_dataloader(self):
+        return self._loader(self.train_set, self.batch_size, shuffle=True)
+
+    def val_dataloader(self):
+        # The paper's "validation error" (which drives the lr steps) is the ILSVRC val set, the set its
+        # results are reported on; validation uses the centre crop only, the final test all 10.
+        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self):
+        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """uint8 -> [0, 1] floats, PCA lighting when training, minus the mean pixel; batched on device."""
+        images, labels = batch
+        x = images.float().div_(255)
+        if self.trainer is not None and self.trainer.training and self.lighting_std > 0:
+            x = pca_lighting(x, self.lighting_std)
+        mean = torch.tensor(MEAN, device=x.device).view(3, 1, 1)
+        return x - mean, labels

@@ -1,0 +1,67 @@
+"""AlexNet: Krizhevsky, Sutskever & Hinton 2012, "ImageNet classification with deep convolutional
+neural networks", NeurIPS. Section 3 (architecture, Fig. 2), section 3.3 (local response
+normalisation), section 3.4 (overlapping pooling), section 4.2 (dropout), section 5 (initialisation).
+
+`AlexNet` is the paper's two-GPU network as one module: conv2, conv4 and conv5 see only the kernel
+maps on their own GPU, which today is `groups=2`; conv3 and the fully connected layers connect across.
+Input 227x227: the paper says 224, but (224 - 11) / 4 + 1 is not the 55 its Fig. 2 shows; 227 is.
+It has 60,965,224 trainable parameters (the paper's "60 million").
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def paper_lrn(k: float = 2.0, n: int = 5, alpha: float = 1e-4, beta: float = 0.75) -> nn.LocalResponseNorm:
+    """Section 3.3: b = a / (k + alpha * sum_j a_j^2)^beta over n adjacent maps. torch's
+    LocalResponseNorm divides alpha by n inside, so the paper's alpha is passed as alpha * n."""
+    return nn.LocalResponseNorm(size=n, alpha=alpha * n, beta=beta, k=k)
+
+
+class AlexNet(nn.Module):
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.5, lrn: bool = True,
+                 pool_kernel: int = 3, groups: int = 2) -> None:
+        """`lrn=False` and `pool_kernel=2` (non-overlapping 2x2/2 pooling) are the paper's ablations
+        (sections 3.3 and 3.4); `groups=1` is the one-GPU layout."""
+        super().__init__()
+        norm = paper_lrn if lrn else nn.Identity
+        pool = lambda: nn.MaxPool2d(kernel_size=pool_kernel, stride=2)  # noqa: E731  3x3/2 overlaps
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(inplace=True), norm(), pool(),            # conv1
+            nn.Conv2d(96, 256, 5, padding=2, groups=groups), nn.ReLU(inplace=True), norm(), pool(),  # conv2
+            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(inplace=True),                          # conv3
+            nn.Conv2d(384, 384, 3, padding=1, groups=groups), nn.ReLU(inplace=True),           # conv4
+            nn.Conv2d(384, 256, 3, padding=1, groups=groups), nn.ReLU(inplace=True), pool(),   # conv5
+        )
+        self.classifier = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),  # fc6
+            nn.Dropout(dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),         # fc7
+            nn.Linear(4096, num_classes),                                               # fc8
+        )
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Section 5: weights N(0, 0.01); biases 1 in conv2, conv4, conv5 and the fully connected
+        hidden layers ("accelerates the early stages of learning by providing the ReLUs with
+        positive inputs"), 0 elsewhere. The paper's "fully-connected hidden layers" leaves fc8 open;
+        we give it 0 (guess)."""
+        convs = [m for m in self.features if isinstance(m, nn.Conv2d)]
+        linears = [m for m in self.classifier if isinstance(m, nn.Linear)]
+        for layer in convs + linears:
+            nn.init.normal_(layer.weight, 0.0, 0.01)
+            nn.init.zeros_(layer.bias)
+        for layer in (convs[1], convs[3], convs[4], linears[0], linears[1]):
+            nn.init.ones_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).flatten(1))  # 2x2/2 pooling also ends at 6x6
+
+
+def torchvision_alexnet(num_classes: int = 1000) -> nn.Module:
+    """torchvision's one-GPU AlexNet (64-192-384-256-256 kernels, after "One weird trick",
+    Krizhevsky 2014), 61,100,840 parameters, untrained: for comparison with the paper's net."""
+    from torchvision.models import alexnet
+
+    return alexnet(weights=None, num_classes=num_classes)

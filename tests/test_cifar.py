@@ -1,0 +1,45 @@
+"""CIFAR-10 from the JPEG copy: decoded once, cached, batched augmentation; the Fig. 1 net."""
+
+import torch
+
+from datamodules.cifar10 import CIFAR10DataModule, load_cifar10, random_crop_flip
+from models.nets.convnet import FourLayerConvNet
+from tests.conftest import FIXTURES
+
+
+def test_decodes_once_and_caches(tmp_path):
+    images, labels = load_cifar10(FIXTURES, tmp_path, train=True)
+    assert images.shape == (200, 3, 32, 32) and images.dtype == torch.uint8
+    assert torch.equal(torch.bincount(labels), torch.full((10,), 20))
+    [cache] = (tmp_path / "cifar10").glob("train-*.pt")
+    again, _ = load_cifar10(FIXTURES, tmp_path, train=True)
+    assert torch.equal(images, again) and len(list((tmp_path / "cifar10").glob("*"))) == 1
+
+
+def test_decoded_pixels_look_like_photographs(tmp_path):
+    images, _ = load_cifar10(FIXTURES, tmp_path, train=False)
+    mean = images.float().div(255).mean(dim=(0, 2, 3))
+    assert torch.all((mean > 0.3) & (mean < 0.65))  # CIFAR-10's channel means are about 0.45-0.49
+
+
+def test_crop_flip_keeps_shape_and_content():
+    x = torch.arange(2 * 3 * 32 * 32, dtype=torch.float32).view(2, 3, 32, 32)
+    out = random_crop_flip(x, generator=torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    assert not torch.equal(out, x)
+    assert torch.equal(random_crop_flip(x, padding=0, generator=torch.Generator().manual_seed(1)).sort(3).values,
+                       x.sort(3).values)  # without padding only flips happen
+
+
+def test_model_input_is_normalised(tmp_path):
+    dm = CIFAR10DataModule(data_dir=str(FIXTURES), cache_dir=str(tmp_path))
+    dm.setup()
+    x = dm.to_model_input(dm.splits["train"][0])
+    assert abs(float(x.mean())) < 0.3 and 0.7 < float(x.std()) < 1.3
+
+
+def test_fig1_net_shapes_and_activations():
+    for activation in ("relu", "tanh"):
+        net = FourLayerConvNet(activation)
+        assert net(torch.zeros(4, 3, 32, 32)).shape == (4, 10)
+    assert any(isinstance(m, torch.nn.Tanh) for m in FourLayerConvNet("tanh").modules())

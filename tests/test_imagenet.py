@@ -1,0 +1,85 @@
+"""The ImageNet pipeline of Krizhevsky et al. 2012: resizing, crops, PCA lighting, 10-crop testing."""
+
+import pytest
+import torch
+
+from datamodules.imagenet import EIGVAL, EIGVEC, ImageNetDataModule, pca_lighting
+from models.classifier import Classifier
+from models.nets.alexnet import AlexNet
+from repro.errors import UserError
+from tests.conftest import FIXTURES, real_data_dir
+
+IMAGENETTE = FIXTURES / "imagenette"
+
+
+def test_pca_lighting_draws_alpha_times_eigenvalue_along_each_eigenvector():
+    x = torch.zeros(20000, 3, 1, 1)
+    offsets = pca_lighting(x, std=0.1, generator=torch.Generator().manual_seed(0)).flatten(1)
+    along = offsets @ torch.tensor(EIGVEC)  # coordinates in the eigenvector basis
+    expected = 0.1 * torch.tensor(EIGVAL)
+    assert torch.allclose(along.std(0), expected, rtol=0.05)
+    assert torch.allclose(along.mean(0), torch.zeros(3), atol=3 * expected.max() / 100)
+
+
+def test_lighting_is_one_shift_per_image():
+    x = torch.rand(4, 3, 8, 8)
+    shift = pca_lighting(x) - x
+    assert torch.allclose(shift, shift[:, :, :1, :1].expand_as(shift), atol=1e-6)
+
+
+@pytest.fixture
+def imagenette(tmp_path):
+    dm = ImageNetDataModule(str(IMAGENETTE), num_workers=0, batch_size=4, eval_batch_size=2, cache_dir=str(tmp_path))
+    dm.setup()
+    return dm
+
+
+def test_training_crops_are_227_and_test_has_ten(imagenette):
+    image, label = imagenette.train_set[0]
+    assert image.shape == (3, 227, 227) and image.dtype == torch.uint8 and 0 <= label < 10
+    crops, _ = imagenette.test_set[0]
+    assert crops.shape == (10, 3, 227, 227)
+    assert torch.equal(crops[4], imagenette.val_set[0][0])  # crop 4 of TenCrop is the centre crop
+    assert torch.equal(crops[5 + 4], crops[4].flip(-1))  # the second five are the flips
+
+
+def test_resize_cache_is_written_once_and_read_back(imagenette, tmp_path):
+    first = imagenette.val_set[0][0]
+    cached = list(tmp_path.rglob("*.jpg"))
+    assert len(cached) == 1
+    assert (imagenette.val_set[0][0].float() - first.float()).abs().mean() < 3  # JPEG q95 round trip
+
+
+def test_ten_crop_evaluation_averages_softmax_and_reports_centre_crop(imagenette):
+    system = Classifier(AlexNet(num_classes=10), optimizer=torch.optim.SGD, num_classes=10, top5=True).eval()
+    crops, label = imagenette.test_set[0]
+    x = (crops.float() / 255).unsqueeze(0)
+    with torch.no_grad():
+        system.test_step((x, torch.tensor([label])), 0)
+        probs = system(x[0]).softmax(-1)
+    assert system.center_accuracy.update_count == 1 and system.test_top5.update_count == 1
+    expected_right = int(probs.mean(0).argmax() == label)
+    assert float(system.test_accuracy.compute()) == expected_right
+
+
+def test_missing_imagenet_says_where_and_how(tmp_path):
+    with pytest.raises(UserError, match=r"ImageNet not found: .* has no train or val/ folder.*image-net.org"):
+        ImageNetDataModule(str(tmp_path)).setup()
+
+
+def test_empty_imagefolder_is_one_line(tmp_path):
+    for split in ("train", "val"):
+        (tmp_path / split / "n01440764").mkdir(parents=True)
+    with pytest.raises(UserError, match="no images in"):
+        ImageNetDataModule(str(tmp_path), num_workers=0).setup()
+
+
+@pytest.mark.data
+@pytest.mark.skipif(real_data_dir() is None or not (real_data_dir() / "imagenet-sample").exists(),
+                    reason="DATA_DIR with imagenet-sample not set")
+def test_imagenet_sample_full_resolution_images_go_through(tmp_path):
+    dm = ImageNetDataModule(str(real_data_dir() / "imagenet-sample"), train_dir="val", val_dir="val", num_workers=0,
+                            cache_dir=str(tmp_path), subset=8, test_subset=4)
+    dm.setup()
+    assert len(dm.train_set.classes) == 122
+    assert dm.train_set[0][0].shape == (3, 227, 227) and dm.test_set[0][0].shape == (10, 3, 227, 227)
