@@ -44,6 +44,16 @@ def pca_lighting(x: torch.Tensor, std: float = 0.1, generator: torch.Generator |
     return x + offset[:, :, None, None]
 
 
+class TenCrops:
+    """The four corner crops, the centre crop and the flips of all five, stacked: (10, C, size, size)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        return torch.stack(v2.functional.ten_crop(image, [self.size, self.size]))
+
+
 class ResizedJpegs(Dataset):
     """(uint8 (3, 256, 256), label) per image of an ImageFolder tree, short side 256 + centre crop."""
 
@@ -129,10 +139,7 @@ class ImageNetDataModule(L.LightningDataModule):
         if self.train_set is not None:
             return
         train = v2.Compose([v2.RandomCrop(self.crop_size), v2.RandomHorizontalFlip()])
-        if self.ten_crop:
-            test = v2.Compose([v2.TenCrop(self.crop_size), v2.Lambda(torch.stack)])
-        else:
-            test = v2.CenterCrop(self.crop_size)
+        test = TenCrops(self.crop_size) if self.ten_crop else v2.CenterCrop(self.crop_size)
         classes = len([d for d in (self.root / self.train_dir).iterdir() if d.is_dir()]) or 1
 
         def limit(size: int | None) -> int | None:

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torchvision.transforms import v2
 
 from datamodules.imagenet import EIGVAL, EIGVEC, ImageNetDataModule, pca_lighting
 from models.classifier import Classifier
@@ -29,7 +30,7 @@ def test_lighting_is_one_shift_per_image():
 
 @pytest.fixture
 def imagenette(tmp_path):
-    dm = ImageNetDataModule(str(IMAGENETTE), num_workers=0, batch_size=4, eval_batch_size=2, cache_dir=str(tmp_path))
+    dm = ImageNetDataModule(str(IMAGENETTE), num_workers=0, batch_size=4, eval_batch_size=2, resize_cache=False)
     dm.setup()
     return dm
 
@@ -40,14 +41,20 @@ def test_training_crops_are_227_and_test_has_ten(imagenette):
     crops, _ = imagenette.test_set[0]
     assert crops.shape == (10, 3, 227, 227)
     assert torch.equal(crops[4], imagenette.val_set[0][0])  # crop 4 of TenCrop is the centre crop
-    assert torch.equal(crops[5 + 4], crops[4].flip(-1))  # the second five are the flips
+    base = imagenette.test_set._load(imagenette.test_set.samples[0][0])  # 256x256 after resize + centre crop
+    assert base.shape == (3, 256, 256)
+    assert torch.equal(crops[9], v2.functional.center_crop(base.flip(-1), [227, 227]))  # then the flipped image's five
 
 
-def test_resize_cache_is_written_once_and_read_back(imagenette, tmp_path):
-    first = imagenette.val_set[0][0]
+def test_resize_cache_is_written_once_and_read_back(tmp_path):
+    dm = ImageNetDataModule(str(IMAGENETTE), num_workers=0, cache_dir=str(tmp_path))
+    dm.setup()
+    first = dm.val_set[0][0]
     cached = list(tmp_path.rglob("*.jpg"))
     assert len(cached) == 1
-    assert (imagenette.val_set[0][0].float() - first.float()).abs().mean() < 3  # JPEG q95 round trip
+    again = dm.val_set[0][0]
+    assert len(list(tmp_path.rglob("*.jpg"))) == 1
+    assert 0 < (again.float() - first.float()).abs().mean() < 3  # read back from the cache: a JPEG q95 round trip
 
 
 def test_ten_crop_evaluation_averages_softmax_and_reports_centre_crop(imagenette):
