@@ -256,7 +256,8 @@ def target_table(records: list[dict[str, Any]]) -> list[str]:
         return ["", "No record carries a time-to-target measurement yet."]
     return ["", "The clock starts before the data is touched and stops at the end of the first evaluation that "
             "meets the target (evaluation time counts); seconds are the mean over the runs that met it, with "
-            "the fastest and slowest dropped when there are five or more (MLPerf).", "",
+            "the fastest and slowest dropped when there are five or more (MLPerf). For LeNet-5, `val/error_pct` is the "
+            "test error, evaluated after every epoch for this clock only (`data.val_on_test=true`).", "",
             *_table(["experiment", "target", "runs that met it", "epoch (mean)", "time (mean)", "hardware"], lines)]
 
 

@@ -161,3 +161,13 @@ def test_unknown_experiment_end_to_end_is_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip().splitlines()[0]]
     assert "unknown experiment 'alexnett'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_resumed_run_continues_the_wandb_run_id_from_the_checkpoint(tmp_path, smoke_cfg):
+    from repro.pipeline import _continue_wandb_run
+
+    checkpoint = tmp_path / "last.ckpt"
+    torch.save({"wandb_run_id": "abc123", "state_dict": {}}, checkpoint)
+    loggers = _continue_wandb_run(smoke_cfg("lenet5", "logger=wandb"), str(checkpoint))
+    assert loggers.wandb.id == "abc123" and loggers.wandb.resume == "allow"
+    assert "id" not in _continue_wandb_run(smoke_cfg("lenet5", "logger=wandb"), None).wandb
