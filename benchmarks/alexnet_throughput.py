@@ -27,11 +27,19 @@ from repro.compose import compose_experiment
 from repro.meter import RunMeter
 
 
-def _synthetic(batch: int, steps: int, device: torch.device) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """One batch already on the device, served `steps` times: the model alone is measured."""
-    x = torch.randn(batch, 3, 227, 227, device=device)
-    y = torch.randint(0, 1000, (batch,), device=device)
-    return [(x, y)] * steps
+class Synthetic:
+    """One batch already on the device, served `steps` times: the model alone is measured. (An
+    iterable, not a list: Lightning reads a list as several dataloaders.)"""
+
+    def __init__(self, batch: int, steps: int, device: torch.device) -> None:
+        self.batch = (torch.randn(batch, 3, 227, 227, device=device), torch.randint(0, 1000, (batch,), device=device))
+        self.steps = steps
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        return iter([self.batch] * self.steps)
 
 
 def plain_training(net: torch.nn.Module, batch: int, steps: int, device: torch.device) -> float:
@@ -54,7 +62,7 @@ def suite_training(cfg, batch: int, steps: int, device: torch.device) -> float:
     meter = RunMeter()
     trainer = instantiate(cfg.trainer, callbacks=[meter], logger=False, enable_checkpointing=False,
                           enable_progress_bar=False, max_epochs=1, limit_val_batches=0)
-    trainer.fit(instantiate(cfg.model), train_dataloaders=_synthetic(batch, steps + 1, device))
+    trainer.fit(instantiate(cfg.model), train_dataloaders=Synthetic(batch, steps + 1, device))
     return meter.samples_per_s
 
 
@@ -95,7 +103,8 @@ def main() -> None:
     args = parser.parse_args()
     gpu = torch.cuda.is_available()
     batch, steps = args.batch or (128 if gpu else 16), args.steps or (50 if gpu else 4)
-    overrides = ["trainer=gpu"] if gpu else []  # bf16 autocast; channels_last comes with the model config
+    # bf16 autocast on a GPU; channels_last comes with the model config; no validation, so no plateau schedule
+    overrides = ["model.scheduler=null", *(["trainer=gpu"] if gpu else [])]
     cfg = compose_experiment("alexnet", "outputs/bench", overrides)
     L.seed_everything(0, verbose=False)
     device = torch.device("cuda" if gpu else "cpu")
