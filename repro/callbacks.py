@@ -75,7 +75,8 @@ class TimeToTarget(L.Callback):
     def _check(self, trainer) -> None:
         completed = trainer.current_epoch
         value = trainer.callback_metrics.get(self.metric)
-        if value is None or trainer.sanity_checking or completed == self._seen_epoch or completed == 0:
+        stopped_here = self.stop and self.epoch is not None  # epochs after the stop are not the curve
+        if value is None or trainer.sanity_checking or completed in (self._seen_epoch, 0) or stopped_here:
             return
         self._seen_epoch = completed
         value, seconds = float(value), time.perf_counter() - self.clock_start

@@ -229,6 +229,20 @@ def projection_table(records: list[dict[str, Any]]) -> list[str]:
                          "achieved TFLOP/s", "projected days for 90 ImageNet epochs", "paper"], lines)]
 
 
+def standin_table(records: list[dict[str, Any]]) -> list[str]:
+    """Runs that answer no claim by design (stand-ins on small data): what they measured, no verdict."""
+    keys = ("test/error_pct", "test/center_error_pct", "test/top5_error_pct")
+    lines = [[r["experiment"], r.get("seed", "?"), fmt((r.get("metrics") or {}).get("epochs")),
+              *[fmt((r.get("metrics") or {}).get(k)) for k in keys], fmt_duration(r.get("wall_time_s")), _hardware([r])]
+             for r in records if not r.get("claims") and r["experiment"] not in (RELU, TANH, LEARNING_CURVE)]
+    if not lines:
+        return ["", "No stand-in runs."]
+    return ["", "Runs on small stand-in data that answer no paper claim (for example the paper's AlexNet on "
+            "Imagenette): numbers only, no verdict.", "",
+            *_table(["experiment", "seed", "epochs", "top-1 error % (10 crops or plain)", "top-1 error % (centre crop)",
+                     "top-5 error %", "wall time", "hardware"], lines)]
+
+
 def mlperf_mean(seconds: list[float]) -> float | None:
     """MLPerf's habit for time-to-target: with 5 or more runs drop the fastest and the slowest."""
     ordered = sorted(seconds)
@@ -350,8 +364,8 @@ def plot_learning_curve(records: list[dict[str, Any]], claims: dict[str, Claim],
 
 def plot_relu_tanh(records: list[dict[str, Any]], path: Path) -> bool:
     """Training error against epochs for the ReLU and tanh nets, like the paper's Fig. 1."""
-    curves = [(r, r["time_to_target"]["history"]) for r in records
-              if r["experiment"] in (RELU, TANH) and (r.get("time_to_target") or {}).get("history")]
+    curves = [(r, [h for h in r["time_to_target"]["history"] if h[0] <= (r["time_to_target"]["epoch"] or h[0])])
+              for r in records if r["experiment"] in (RELU, TANH) and (r.get("time_to_target") or {}).get("history")]
     if not curves:
         return False
     fig = Figure(figsize=(7, 4.5))
@@ -410,6 +424,7 @@ def build_report(claims: dict[str, Claim], records: list[dict[str, Any]], out_di
     lines += ["", "## Time beside the paper", *time_table(rows)]
     lines += ["", "## Time to target", *target_table(kept)]
     lines += ["", "## The paper's schedule on this hardware", *projection_table(kept)]
+    lines += ["", "## Stand-ins", *standin_table(kept)]
     lines += ["", "## Plots", ""]
     lines += [f"![MNIST test error per model, measured vs LeCun et al. 1998 Fig. 9]({FIG9_PNG})" if has_fig9
               else "No record answers a Fig. 9 claim yet, so there is no Fig. 9 plot.", ""]
