@@ -30,10 +30,12 @@ def hardware(accelerator: str, devices: int, num_nodes: int = 1) -> dict[str, ob
 
 
 def git_commit(root: str | Path = ".") -> str:
-    """HEAD's sha, suffixed '-dirty' when tracked files differ from it; 'unknown' outside git."""
+    """HEAD's sha, suffixed '-dirty' when tracked files differ from it; 'unknown' outside git. The
+    records file itself does not count: the runs before this one in a multirun have appended to it."""
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)results/runs.jsonl"], cwd=root,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
