@@ -73,3 +73,24 @@ def test_parallel_writers_never_interleave(tmp_path):
     lines = path.read_text().splitlines()
     assert len(lines) == 400
     assert all(json.loads(line)["padding"] == "x" * 5000 for line in lines)
+
+
+def test_commit_is_dirty_for_code_changes_but_not_for_appended_records(tmp_path):
+    import subprocess
+
+    from repro.environment import git_commit
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "runs.jsonl").write_text("")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "init")
+    append_record(tmp_path / "results" / "runs.jsonl", {"experiment": "a"})
+    assert not git_commit(tmp_path).endswith("-dirty")
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert git_commit(tmp_path).endswith("-dirty")
