@@ -103,12 +103,59 @@ class ResizedJpegs(Dataset):
         return self.transform(self._load(path)), label
 
 
+class HubImages(Dataset):
+    """(uint8 (3, 256, 256) after `transform`, label) from a Hugging Face `datasets` split with
+    `image` (PIL) and `label` columns, as ILSVRC/imagenet-1k has them."""
+
+    def __init__(self, split, transform, size: int = 256, limit: int | None = None) -> None:
+        self.split = split.select(range(min(limit, len(split)))) if limit else split
+        self.transform = transform
+        self.base = v2.Compose([v2.Resize(size, antialias=True), v2.CenterCrop(size)])
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, index: int):
+        example = self.split[index]
+        image = v2.functional.pil_to_tensor(example["image"].convert("RGB"))
+        return self.transform(self.base(image)), int(example["label"])
+
+
+class StreamingHubImages(torch.utils.data.IterableDataset):
+    """The same from a streamed split (no full download): `datasets` spreads its shards over the
+    DataLoader workers; shuffling is a buffer of `buffer` examples."""
+
+    def __init__(self, split, transform, size: int = 256, buffer: int = 10_000, seed: int = 0) -> None:
+        self.split = split.shuffle(buffer_size=buffer, seed=seed) if buffer else split
+        self.transform = transform
+        self.base = v2.Compose([v2.Resize(size, antialias=True), v2.CenterCrop(size)])
+
+    def __iter__(self):
+        for example in self.split:
+            image = v2.functional.pil_to_tensor(example["image"].convert("RGB"))
+            yield self.transform(self.base(image)), int(example["label"])
+
+
+def load_hub_split(name: str, split: str, streaming: bool):
+    """One split of a hub dataset, or one line saying why not (offline, no access, no such split)."""
+    import datasets
+
+    try:
+        return datasets.load_dataset(name, split=split, streaming=streaming)
+    except Exception as error:  # ConnectionError, gated-repo, missing split ... all user-fixable here
+        raise UserError(f"cannot load {name} split {split!r} from the Hugging Face hub "
+                        f"({type(error).__name__}: {str(error).splitlines()[0][:100] if str(error) else ''}): log in "
+                        f"(huggingface-cli login), accept the dataset's terms, or use an ImageFolder tree "
+                        f"(data.source=folder)") from error
+
+
 class ImageNetDataModule(L.LightningDataModule):
     def __init__(self, data_dir: str, train_dir: str = "train", val_dir: str = "val", batch_size: int = 128,
                  eval_batch_size: int = 64, num_workers: int = 2, crop_size: int = 227, lighting_std: float = 0.1,
                  ten_crop: bool = True, resize_cache: bool = True, cache_dir: str = ".cache",
                  limit_per_class: int | None = None, subset: int | None = None, test_subset: int | None = None,
-                 what: str = "ImageNet") -> None:
+                 what: str = "ImageNet", source: str = "folder", hub_name: str = "ILSVRC/imagenet-1k",
+                 hub_splits: tuple[str, str] = ("train", "validation"), streaming: bool = False) -> None:
         """`subset`/`test_subset`: about that many images, the same number from every class (smoke runs)."""
         super().__init__()
         check_count("batch_size", batch_size, allow_none=False)
@@ -117,6 +164,9 @@ class ImageNetDataModule(L.LightningDataModule):
         for name, value in (("limit_per_class", limit_per_class), ("subset", subset), ("test_subset", test_subset)):
             check_count(name, value)
         self.subset, self.test_subset = subset, test_subset
+        if source not in ("folder", "hub"):
+            raise UserError(f"data.source={source!r}: use 'folder' (an ImageFolder tree) or 'hub' (Hugging Face)")
+        self.source, self.hub_name, self.hub_splits, self.streaming = source, hub_name, tuple(hub_splits), streaming
         self.root = Path(data_dir)
         self.train_dir, self.val_dir = train_dir, val_dir
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
@@ -135,11 +185,14 @@ class ImageNetDataModule(L.LightningDataModule):
                             f"(ImageFolder layout; ILSVRC-2012 from image-net.org, val sorted into class folders)")
 
     def setup(self, stage: str | None = None) -> None:
-        self._check_layout()
         if self.train_set is not None:
             return
         train = v2.Compose([v2.RandomCrop(self.crop_size), v2.RandomHorizontalFlip()])
         test = TenCrops(self.crop_size) if self.ten_crop else v2.CenterCrop(self.crop_size)
+        if self.source == "hub":
+            self._setup_hub(train, test)
+            return
+        self._check_layout()
         classes = len([d for d in (self.root / self.train_dir).iterdir() if d.is_dir()]) or 1
 
         def limit(size: int | None) -> int | None:
@@ -154,14 +207,24 @@ class ImageNetDataModule(L.LightningDataModule):
         if self.train_set.classes != self.test_set.classes:
             raise UserError(f"{self.root}: train/ and val/ hold different class folders: make them match")
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.train_set.classes)
+    def _setup_hub(self, train, test) -> None:
+        train_split = load_hub_split(self.hub_name, self.hub_splits[0], self.streaming)
+        val_split = load_hub_split(self.hub_name, self.hub_splits[1], self.streaming)
+        if self.streaming:
+            self.train_set = StreamingHubImages(train_split, train)
+            self.test_set = StreamingHubImages(val_split, test, buffer=0)
+            self.val_set = StreamingHubImages(val_split, v2.CenterCrop(self.crop_size), buffer=0)
+            return
+        self.train_set = HubImages(train_split, train, limit=self.subset)
+        self.test_set = HubImages(val_split, test, limit=self.test_subset)
+        self.val_set = HubImages(val_split, v2.CenterCrop(self.crop_size), limit=self.test_subset)
 
     def _loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
         pin = self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=self.num_workers,
-                          pin_memory=pin, persistent_workers=self.num_workers > 0, drop_last=shuffle)
+        streamed = isinstance(dataset, torch.utils.data.IterableDataset)  # shuffled by its own buffer
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle and not streamed,
+                          num_workers=self.num_workers, pin_memory=pin, persistent_workers=self.num_workers > 0,
+                          drop_last=shuffle)
 
     def train_dataloader(self):
         return self._loader(self.train_set, self.batch_size, shuffle=True)

@@ -90,3 +90,37 @@ def test_imagenet_sample_full_resolution_images_go_through(tmp_path):
     dm.setup()
     assert len(dm.train_set.classes) == 122
     assert dm.train_set[0][0].shape == (3, 227, 227) and dm.test_set[0][0].shape == (10, 3, 227, 227)
+
+
+def _tiny_hub_split(n: int = 6):
+    import datasets
+    from PIL import Image
+
+    images = [Image.new("RGB", (300 + 10 * i, 200), color=(20 * i, 100, 200)) for i in range(n)]
+    return datasets.Dataset.from_dict({"image": images, "label": [i % 3 for i in range(n)]},
+                                      features=datasets.Features({"image": datasets.Image(),
+                                                                  "label": datasets.Value("int64")}))
+
+
+def test_hub_source_reads_a_datasets_split(monkeypatch):
+    import datasets
+
+    split = _tiny_hub_split()
+    monkeypatch.setattr(datasets, "load_dataset", lambda name, split=None, streaming=False: _tiny_hub_split())
+    dm = ImageNetDataModule("unused", source="hub", num_workers=0, test_subset=2)
+    dm.setup()
+    image, label = dm.train_set[1]
+    assert image.shape == (3, 227, 227) and image.dtype == torch.uint8 and label == 1
+    assert len(dm.test_set) == 2 and dm.test_set[0][0].shape == (10, 3, 227, 227)
+    assert len(split) == 6
+
+
+def test_hub_without_access_is_one_line(monkeypatch):
+    import datasets
+
+    def refuse(name, split=None, streaming=False):
+        raise ConnectionError("Couldn't reach 'ILSVRC/imagenet-1k' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.setattr(datasets, "load_dataset", refuse)
+    with pytest.raises(UserError, match=r"cannot load ILSVRC/imagenet-1k .*huggingface-cli login"):
+        ImageNetDataModule("unused", source="hub", num_workers=0).setup()
