@@ -74,7 +74,7 @@ class ResizedJpegs(Dataset):
                     taken[label] += 1
             self.samples = kept
         self.classes, self.root, self.size, self.transform = folder.classes, root, size, transform
-        self.base = v2.Compose([v2.Resize(size, antialias=True), v2.CenterCrop(size)])
+        self.base = _resized(size)
         self.cache_dir = None
         if cache_dir is not None:
             key = hashlib.sha1(str(Path(root).resolve()).encode()).hexdigest()[:12]
@@ -103,22 +103,29 @@ class ResizedJpegs(Dataset):
         return self.transform(self._load(path)), label
 
 
+def _resized(size: int):
+    """Section 2: rescale so the short side is `size`, then take the central size x size patch."""
+    return v2.Compose([v2.Resize(size, antialias=True), v2.CenterCrop(size)])
+
+
+def _from_hub(example: dict, base) -> tuple[torch.Tensor, int]:
+    return base(v2.functional.pil_to_tensor(example["image"].convert("RGB"))), int(example["label"])
+
+
 class HubImages(Dataset):
     """(uint8 (3, 256, 256) after `transform`, label) from a Hugging Face `datasets` split with
     `image` (PIL) and `label` columns, as ILSVRC/imagenet-1k has them."""
 
     def __init__(self, split, transform, size: int = 256, limit: int | None = None) -> None:
         self.split = split.select(range(min(limit, len(split)))) if limit else split
-        self.transform = transform
-        self.base = v2.Compose([v2.Resize(size, antialias=True), v2.CenterCrop(size)])
+        self.transform, self.base = transform, _resized(size)
 
     def __len__(self) -> int:
         return len(self.split)
 
     def __getitem__(self, index: int):
-        example = self.split[index]
-        image = v2.functional.pil_to_tensor(example["image"].convert("RGB"))
-        return self.transform(self.base(image)), int(example["label"])
+        image, label = _from_hub(self.split[index], self.base)
+        return self.transform(image), label
 
 
 class StreamingHubImages(torch.utils.data.IterableDataset):
@@ -127,13 +134,12 @@ class StreamingHubImages(torch.utils.data.IterableDataset):
 
     def __init__(self, split, transform, size: int = 256, buffer: int = 10_000, seed: int = 0) -> None:
         self.split = split.shuffle(buffer_size=buffer, seed=seed) if buffer else split
-        self.transform = transform
-        self.base = v2.Compose([v2.Resize(size, antialias=True), v2.CenterCrop(size)])
+        self.transform, self.base = transform, _resized(size)
 
     def __iter__(self):
         for example in self.split:
-            image = v2.functional.pil_to_tensor(example["image"].convert("RGB"))
-            yield self.transform(self.base(image)), int(example["label"])
+            image, label = _from_hub(example, self.base)
+            yield self.transform(image), label
 
 
 def load_hub_split(name: str, split: str, streaming: bool):
