@@ -60,10 +60,6 @@ class MNISTDataModule(InMemoryDataModule):
         images, labels = load_mnist(self.data_dir, train=train, download=self.download)
         return images.unsqueeze(1), labels
 
-    @property
-    def image_size(self) -> int:
-        return 32 if self.pad_to_32 else 28
-
     def to_model_input(self, images: torch.Tensor, train: bool = False) -> torch.Tensor:
         """uint8 (N, 1, 28, 28) -> float (N, 1, S, S): pad, scale, and distort when training."""
         x = images.float().div_(255)
