@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torchvision.datasets import CIFAR10
 from torchvision.io import decode_jpeg
 
-from datamodules.in_memory import InMemoryDataModule
+from datamodules.in_memory import InMemoryDataModule, channel_constant
 from repro.errors import UserError
 
 # Per-channel statistics of the training set (the usual CIFAR-10 values; the JPEG copy differs by < 1e-3).
@@ -95,7 +95,5 @@ class CIFAR10DataModule(InMemoryDataModule):
         if self.augment and train:
             x = random_crop_flip(x)
         if self.normalize:
-            mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1)
-            std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1)
-            x = (x - mean) / std
+            x = (x - channel_constant(MEAN, x.device)) / channel_constant(STD, x.device)
         return x

@@ -24,7 +24,7 @@ from torchvision.datasets import DatasetFolder
 from torchvision.io import ImageReadMode, decode_image, encode_jpeg, read_file
 from torchvision.transforms import v2
 
-from datamodules.in_memory import check_count
+from datamodules.in_memory import channel_constant, check_count
 from repro.errors import UserError
 
 # ImageNet's RGB statistics on [0, 1] pixels: the mean pixel, and the eigenvalues/eigenvectors of the
@@ -249,5 +249,4 @@ class ImageNetDataModule(L.LightningDataModule):
         x = images.float().div_(255)
         if self.trainer is not None and self.trainer.training and self.lighting_std > 0:
             x = pca_lighting(x, self.lighting_std)
-        mean = torch.tensor(MEAN, device=x.device).view(3, 1, 1)
-        return x - mean, labels
+        return x - channel_constant(MEAN, x.device), labels

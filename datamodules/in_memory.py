@@ -7,12 +7,20 @@ resume position inside an epoch, and the batch conversion after transfer.
 
 from __future__ import annotations
 
+import functools
+
 import lightning as L
 import torch
 
 from datamodules.subsets import balanced_indices, subset_indices
 from datamodules.tensor_batches import TensorBatches
 from repro.errors import UserError
+
+
+@functools.lru_cache(maxsize=None)
+def channel_constant(values: tuple[float, ...], device: torch.device) -> torch.Tensor:
+    """Per-channel statistics as a (C, 1, 1) tensor on `device`, made once, not copied there every batch."""
+    return torch.tensor(values, device=device).view(-1, 1, 1)
 
 
 def check_count(name: str, value, allow_none: bool = True, minimum: int = 1) -> None:

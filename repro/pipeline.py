@@ -121,6 +121,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         return None
 
     config = OmegaConf.to_container(cfg, resolve=True)
+    versions = software()
     record = {
         "experiment": cfg.experiment_name,
         "seed": cfg.seed,
@@ -137,8 +138,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         "projected": project_time(cfg.get("project_time"), meter.samples_per_s),
         "hardware": hardware(str(cfg.trainer.get("accelerator", "cpu")), trainer.num_devices, trainer.num_nodes),
         "precision": str(trainer.precision),
-        "software": software(),
-        "torch": software()["torch"],
+        "software": versions,
+        "torch": versions["torch"],
         "git_commit": git_commit(cfg.paths.root_dir),
         "command": " ".join(["python", *sys.argv]),
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
