@@ -5,7 +5,7 @@ ARGS   ?=
 SEEDS  ?= 1
 export DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: setup test test-all smoke report bench learning-curve alexnet-fig1 clean
+.PHONY: setup test test-all smoke report bench learning-curve alexnet-fig1 vit-scaling clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -35,12 +35,16 @@ learning-curve: $(PYTHON)  ## LeNet-5 test error against examples per class (mul
 alexnet-fig1: $(PYTHON)  ## Krizhevsky et al. 2012 Fig. 1: the ReLU and the tanh net to 25% CIFAR-10 training error
 	$(PYTHON) scripts/train.py --multirun experiment=alexnet_cifar_relu,alexnet_cifar_tanh $(ARGS)
 
+vit-scaling: $(PYTHON)  ## Dosovitskiy et al. 2020 in direction: a ViT and ResNet-20 of its size on 5k-50k CIFAR-10 images
+	$(PYTHON) scripts/train.py --multirun experiment=vit_data_scaling,cnn_data_scaling data.per_class=500,1000,2500,5000 $(ARGS)
+
 report: $(PYTHON)  ## results/REPORT.md and plots from results/claims.yaml + results/runs.jsonl
 	$(PYTHON) scripts/report.py
 
 bench: $(PYTHON)  ## suite throughput as a ratio against a plain PyTorch loop
 	$(PYTHON) -m benchmarks.lenet5_throughput
 	$(PYTHON) -m benchmarks.alexnet_throughput
+	$(PYTHON) -m benchmarks.vit_throughput
 
 clean:
 	rm -rf outputs multirun .pytest_cache

@@ -3,7 +3,8 @@
 Sources, in order: torchvision's python-pickle layout (`data_dir/cifar-10-batches-py`), the JPEG
 re-encoding in ../shared/data (`data_dir/cifar10/{train,test}_jpeg.npz`, decoded once with
 torchvision.io and cached under `cache_dir`), or a download through torchvision when allowed.
-Augmentation (random crop with padding, horizontal flip) runs on whole batches on the device.
+Augmentation (random crop with padding, horizontal flip) runs on whole batches on the device; optional
+AutoAugment/RandAugment on uint8 groups and MixUp/CutMix with soft targets (datamodules/batch_augment.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import torch.nn.functional as F
 from torchvision.datasets import CIFAR10
 from torchvision.io import decode_jpeg
 
-from datamodules.in_memory import InMemoryDataModule, channel_constant
+from datamodules.batch_augment import in_groups, mix_transform, policy_transform
+from datamodules.in_memory import InMemoryDataModule, channel_constant, check_count
 from repro.errors import UserError
 
 # Per-channel statistics of the training set (the usual CIFAR-10 values; the JPEG copy differs by < 1e-3).
@@ -82,18 +84,32 @@ def random_crop_flip(x: torch.Tensor, padding: int = 4, generator: torch.Generat
 
 class CIFAR10DataModule(InMemoryDataModule):
     def __init__(self, data_dir: str | None = None, cache_dir: str = ".cache", augment: bool = False,
-                 normalize: bool = True, download: bool = False, **batching) -> None:
+                 normalize: bool = True, download: bool = False, policy: str | None = None,
+                 policy_num_ops: int = 2, policy_magnitude: int = 9, policy_group: int = 8,
+                 mixup_alpha: float = 0.0, cutmix_alpha: float = 0.0, **batching) -> None:
         super().__init__(**batching)
         self.data_dir = data_dir or os.environ.get("DATA_DIR", "./data")
         self.cache_dir, self.augment, self.normalize, self.download = cache_dir, augment, normalize, download
+        check_count("policy_group", policy_group, allow_none=False)
+        self.policy = policy_transform(policy, policy_num_ops, policy_magnitude)
+        self.policy_group = policy_group
+        self.mix = mix_transform(mixup_alpha, cutmix_alpha, num_classes=10)
 
     def load(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         return load_cifar10(self.data_dir, self.cache_dir, train=train, download=self.download)
 
     def to_model_input(self, images: torch.Tensor, train: bool = False) -> torch.Tensor:
+        if self.policy is not None and train:
+            images = in_groups(self.policy, images, self.policy_group)  # on uint8, as the policies expect
         x = images.float().div_(255)
         if self.augment and train:
             x = random_crop_flip(x)
         if self.normalize:
             x = (x - channel_constant(MEAN, x.device)) / channel_constant(STD, x.device)
         return x
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        x, y = super().on_after_batch_transfer(batch, dataloader_idx)
+        if self.mix is not None and self.trainer is not None and self.trainer.training:
+            x, y = self.mix(x, y)  # soft targets (N, 10) for the training loss only
+        return x, y

@@ -161,8 +161,11 @@ class ImageNetDataModule(L.LightningDataModule):
                  ten_crop: bool = True, resize_cache: bool = True, cache_dir: str = ".cache",
                  limit_per_class: int | None = None, subset: int | None = None, test_subset: int | None = None,
                  what: str = "ImageNet", source: str = "folder", hub_name: str = "ILSVRC/imagenet-1k",
-                 hub_splits: tuple[str, str] = ("train", "validation"), streaming: bool = False) -> None:
-        """`subset`/`test_subset`: about that many images, the same number from every class (smoke runs)."""
+                 hub_splits: tuple[str, str] = ("train", "validation"), streaming: bool = False,
+                 random_resized_crop: bool = False) -> None:
+        """`subset`/`test_subset`: about that many images, the same number from every class (smoke runs).
+        `random_resized_crop`: Inception-style crops (random area and aspect, resized to crop_size) of the
+        256x256 centre square instead of plain random crops (the ViT recipe; AlexNet's is the plain crop)."""
         super().__init__()
         check_count("batch_size", batch_size, allow_none=False)
         check_count("eval_batch_size", eval_batch_size, allow_none=False)
@@ -177,6 +180,7 @@ class ImageNetDataModule(L.LightningDataModule):
         self.train_dir, self.val_dir = train_dir, val_dir
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.crop_size, self.lighting_std, self.ten_crop = crop_size, lighting_std, ten_crop
+        self.random_resized_crop = random_resized_crop
         self.cache_dir = Path(cache_dir) if resize_cache else None
         self.limit_per_class, self.what = limit_per_class, what
         self.train_set: ResizedJpegs | None = None
@@ -193,7 +197,9 @@ class ImageNetDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        train = v2.Compose([v2.RandomCrop(self.crop_size), v2.RandomHorizontalFlip()])
+        crop = v2.RandomResizedCrop(self.crop_size, antialias=True) if self.random_resized_crop \
+            else v2.RandomCrop(self.crop_size)
+        train = v2.Compose([crop, v2.RandomHorizontalFlip()])
         test = TenCrops(self.crop_size) if self.ten_crop else v2.CenterCrop(self.crop_size)
         if self.source == "hub":
             self._setup_hub(train, test)

@@ -46,7 +46,10 @@ class Classifier(L.LightningModule):
             self.net.to(memory_format=torch.channels_last)
 
     def loss(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Labels are class indices (N,), or class probabilities (N, classes) from MixUp/CutMix."""
         if self.hparams.loss == "lecun_map":
+            if labels.dim() != 1:
+                raise ValueError("model.loss=lecun_map needs class labels: turn off data.mixup_alpha/cutmix_alpha")
             return lecun_map_loss(scores, labels)
         return F.cross_entropy(scores, labels, label_smoothing=self.hparams.label_smoothing)
 
@@ -62,7 +65,8 @@ class Classifier(L.LightningModule):
         with torch.no_grad():
             if self.train_sums is None:
                 self.train_sums = torch.zeros(3, device=self.device)
-            self.train_sums += torch.stack([loss.detach() * len(y), (scores.argmax(1) != y).sum(),
+            hard = y.argmax(1) if y.dim() == 2 else y  # soft (mixed) targets: their largest share counts
+            self.train_sums += torch.stack([loss.detach() * len(y), (scores.argmax(1) != hard).sum(),
                                             y.new_tensor(len(y))]).to(self.train_sums.dtype)
         return loss
 

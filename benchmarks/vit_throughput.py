@@ -1,0 +1,96 @@
+"""ViT training throughput on CIFAR-10: the suite (Lightning + TensorBatches, the `vit` experiment config)
+against a plain PyTorch loop on the same net, batches, augmentation (crop + flip on the device), loss,
+AdamW and per-step schedule. On a GPU both run under bf16 autocast (the suite through trainer=gpu).
+Both run in this process, alternating for `--rounds` rounds (a 2-core machine's speed drifts from one
+minute to the next); the medians and their ratio are printed.
+
+    make bench            (python -m benchmarks.vit_throughput --steps 40)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import time
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+
+from benchmarks.common import report_ratio
+from repro.compose import compose_experiment
+from repro.meter import RunMeter
+
+BATCH = 128
+
+
+def compose_vit(steps: int, output_dir: str, cuda: bool):
+    return compose_experiment("vit", output_dir, [
+        f"data.batch_size={BATCH}", f"trainer.limit_train_batches={steps}", "trainer.max_epochs=1",
+        *(["trainer=gpu"] if cuda else [])])
+
+
+def suite_throughput(cfg) -> float:
+    L.seed_everything(0, verbose=False)
+    meter = RunMeter()
+    callbacks = [instantiate(c) for c in cfg.callbacks.values()]  # the default progress bar, as users run it
+    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, meter], logger=[instantiate(cfg.logger.csv)],
+                          limit_val_batches=0)
+    trainer.fit(instantiate(cfg.model), datamodule=instantiate(cfg.data))
+    return meter.samples_per_s
+
+
+def plain_throughput(cfg, steps: int, device: torch.device) -> float:
+    """Index a batch of the uint8 tensor on the device, augment it, step: what a careful hand loop does."""
+    L.seed_everything(0, verbose=False)
+    datamodule = instantiate(cfg.data)
+    datamodule.setup()
+    images, labels = (t.to(device) for t in datamodule.splits["train"])
+    net = instantiate(cfg.model.net).to(device)
+    optimizer = instantiate(cfg.model.optimizer)(params=net.parameters())
+    scheduler = instantiate(cfg.model.scheduler)(optimizer=optimizer, total_steps=steps)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    order = torch.randperm(len(images), device=device)
+    start = None
+    for step in range(steps):
+        if step == 1:  # the suite's meter also skips the first step
+            _sync(device)
+            start = time.perf_counter()
+        idx = order[step * BATCH : (step + 1) * BATCH]
+        x = datamodule.to_model_input(images[idx], train=True)
+        with autocast:
+            loss = F.cross_entropy(net(x), labels[idx], label_smoothing=cfg.model.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+    _sync(device)
+    return (steps - 1) * BATCH / (time.perf_counter() - start)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=40, help="training steps for each of the two loops")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating plain/suite measurements")
+    args = parser.parse_args()
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if cuda else "cpu")
+    cfg = compose_vit(args.steps, "outputs/bench", cuda)
+    plain, suite = [], []
+    for _ in range(args.rounds):
+        plain.append(plain_throughput(cfg, args.steps, device))
+        suite.append(suite_throughput(cfg))
+    report_ratio(f"ViT training (CIFAR-10, {cfg.model.net.dim}x{cfg.model.net.depth}, patch {cfg.model.net.patch_size}, "
+                 f"batch {BATCH}{', bf16' if cuda else ''})", statistics.median(suite), statistics.median(plain),
+                 unit="images/s")
+
+
+if __name__ == "__main__":
+    main()
