@@ -14,9 +14,12 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 # What debug=smoke alone cannot shrink, per experiment (tiny data has fewer than 5,000 per class).
 SMOKE_OVERRIDES = {"lenet5_learning_curve": ["data.per_class=10"],
                    "vit_data_scaling": ["data.per_class=10"], "cnn_data_scaling": ["data.per_class=10"],
-                   # ViT-B/16 on the Imagenette fixture (no ImageNet here), the ImageFolder smoke settings
+                   "vit_cifar10_lite": ["data.batch_size=32"],  # 6.3M parameters: 2 GFLOP a training image
+                   # ViT-B/16 on the Imagenette fixture (no ImageNet here), the ImageFolder smoke settings, and
+                   # 2 of its 12 layers: the full net costs 100 GFLOP a training image (tests/test_vit.py counts it)
                    "vit_b16_imagenet": ["data.batch_size=4", "data.eval_batch_size=2", "data.num_workers=0",
-                                        "data.resize_cache=false", "data.data_dir=${paths.data_dir}/imagenette"]}
+                                        "data.resize_cache=false", "data.data_dir=${paths.data_dir}/imagenette",
+                                        "model.net.depth=2"]}
 # ImageFolder experiments (AlexNet): tiny batches, no workers, no resize cache.
 SMOKE_IMAGES = ["data.batch_size=4", "data.eval_batch_size=2", "data.num_workers=0", "data.resize_cache=false"]
 

@@ -13,6 +13,8 @@ import lightning as L
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+import repro.flop_formulas  # noqa: F401  (teaches the counter attention's CPU kernel)
+
 
 def count_flops(module: torch.nn.Module, x: torch.Tensor) -> tuple[int, int]:
     """(forward, forward+backward) FLOPs for the batch `x` (FlopCounterMode: matmuls and convs)."""

@@ -111,6 +111,19 @@ def test_cifar_sizes():
     assert CifarResNet(n=3)(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
 
 
+def test_flops_per_image_count_attention_on_cpu():
+    """Records' FLOPs include attention's two matmuls, on a CPU too (repro/flop_formulas.py)."""
+    from repro.meter import count_flops
+
+    net = VisionTransformer(32, 4, 10, dim=64, depth=2, heads=4, mlp_dim=128)
+    forward, train = count_flops(net, torch.randn(2, 3, 32, 32))
+    tokens, d, mlp, layers = 65, 64, 128, 2
+    dense = 2 * tokens * (4 * d * d + 2 * d * mlp) * layers + 2 * 64 * 48 * d + 2 * d * 10  # blocks, patches, head
+    attention = 2 * 2 * tokens * tokens * d * layers  # q k^T and (softmax) v
+    assert forward / 2 == pytest.approx(dense + attention, rel=0.01)
+    assert 2.9 < train / forward < 3.1
+
+
 # ---- the schedule -----------------------------------------------------------------------------
 
 def test_warmup_cosine_values_at_known_steps():
