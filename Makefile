@@ -5,7 +5,7 @@ ARGS   ?=
 SEEDS  ?= 1
 export DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: setup test test-all smoke report bench learning-curve alexnet-fig1 vit-scaling clean
+.PHONY: setup test test-all smoke report bench learning-curve alexnet-fig1 vit-scaling transformer-table3 translate clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -38,6 +38,12 @@ alexnet-fig1: $(PYTHON)  ## Krizhevsky et al. 2012 Fig. 1: the ReLU and the tanh
 vit-scaling: $(PYTHON)  ## Dosovitskiy et al. 2020 in direction: a ViT and ResNet-20 of its size on 5k-50k CIFAR-10 images
 	$(PYTHON) scripts/train.py --multirun experiment=vit_data_scaling,cnn_data_scaling data.per_class=500,1000,2500,5000 $(ARGS)
 
+transformer-table3: $(PYTHON)  ## Vaswani et al. 2017 Table 3 in direction: base, 1 head, no label smoothing, learned positions, dropout 0; seeds 0 and 1
+	$(PYTHON) scripts/train.py --multirun experiment=transformer_table3,transformer_table3_one_head,transformer_table3_no_label_smoothing,transformer_table3_learned_positions,transformer_table3_no_dropout seed=0,1 $(ARGS)
+
+translate: $(PYTHON)  ## translate sentences with the newest trained transformer: make translate ARGS="'Ein Hund läuft.'" (or lines on stdin)
+	$(PYTHON) scripts/translate.py $(ARGS)
+
 report: $(PYTHON)  ## results/REPORT.md and plots from results/claims.yaml + results/runs.jsonl
 	$(PYTHON) scripts/report.py
 
@@ -45,6 +51,7 @@ bench: $(PYTHON)  ## suite throughput as a ratio against a plain PyTorch loop
 	$(PYTHON) -m benchmarks.lenet5_throughput
 	$(PYTHON) -m benchmarks.alexnet_throughput
 	$(PYTHON) -m benchmarks.vit_throughput
+	$(PYTHON) -m benchmarks.transformer_throughput
 
 clean:
 	rm -rf outputs multirun .pytest_cache

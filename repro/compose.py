@@ -20,6 +20,17 @@ SMOKE_OVERRIDES = {"lenet5_learning_curve": ["data.per_class=10"],
                    "vit_b16_imagenet": ["data.batch_size=4", "data.eval_batch_size=2", "data.num_workers=0",
                                         "data.resize_cache=false", "data.data_dir=${paths.data_dir}/imagenette",
                                         "model.net.depth=2"]}
+# Translation (the Transformer): small batches, outputs of at most 2 tokens past the source length. The
+# WMT14 configs read the Multi30k fixture as files (tests never download) with 1 of their 6 layers and a
+# small vocabulary; tests/test_transformer.py counts the full sizes' parameters.
+SMOKE_TRANSLATION = ["data.max_tokens=256", "data.eval_max_tokens=256", "model.max_len_b=2"]
+SMOKE_WMT14 = ["data.source=files", "data.data_dir=${paths.data_dir}/multi30k",
+               "data.files={train:train,val:val,test:test_2016_flickr}", "data.vocab_size=1000", "model.net.layers=1"]
+SMOKE_OVERRIDES.update({name: SMOKE_TRANSLATION for name in (
+    "transformer", "transformer_table3", "transformer_table3_one_head", "transformer_table3_no_label_smoothing",
+    "transformer_table3_learned_positions", "transformer_table3_no_dropout")})
+SMOKE_OVERRIDES.update({name: [*SMOKE_TRANSLATION, *SMOKE_WMT14]
+                        for name in ("transformer_base_wmt14", "transformer_big_wmt14")})
 # ImageFolder experiments (AlexNet): tiny batches, no workers, no resize cache.
 SMOKE_IMAGES = ["data.batch_size=4", "data.eval_batch_size=2", "data.num_workers=0", "data.resize_cache=false"]
 

@@ -70,10 +70,10 @@ def _continue_wandb_run(cfg: DictConfig, ckpt_path: str | None) -> DictConfig | 
 
 
 def achieved_tflops(meter: RunMeter) -> float | None:
-    """Training FLOPs per second actually sustained (counted FLOPs x measured samples/s)."""
-    if not meter.samples_per_s or not meter.flops_train:
+    """Training FLOPs per second actually sustained (counted FLOPs x measured samples/s, or tokens/s)."""
+    if not meter.items_per_s or not meter.flops_train:
         return None
-    return meter.flops_train * meter.samples_per_s / 1e12
+    return meter.flops_train * meter.items_per_s / 1e12
 
 
 def project_time(spec: DictConfig | None, samples_per_s: float | None) -> dict[str, Any] | None:
@@ -132,8 +132,9 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         "time_to_target": target.summary() if target else None,
         "resumed_from": ckpt_path,
         "samples_per_s": meter.samples_per_s,
-        "flops_per_sample_forward": meter.flops_forward,
-        "flops_per_sample_train": meter.flops_train,
+        "flops_per_sample_forward": meter.flops_forward if meter.unit == "sample" else None,
+        "flops_per_sample_train": meter.flops_train if meter.unit == "sample" else None,
+        **meter.record_fields(),
         "achieved_tflops": achieved_tflops(meter),
         "projected": project_time(cfg.get("project_time"), meter.samples_per_s),
         "hardware": hardware(str(cfg.trainer.get("accelerator", "cpu")), trainer.num_devices, trainer.num_nodes),
@@ -144,6 +145,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         "command": " ".join(["python", *sys.argv]),
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "config": config,
+        **(system.record_fields() if hasattr(system, "record_fields") else {}),  # e.g. BLEU's signature
     }
     append_record(Path(cfg.paths.results_dir) / "runs.jsonl", record)
     _log_claims_to_loggers(loggers, record)
@@ -166,6 +168,8 @@ def _log_claims_to_loggers(loggers: list[Any], record: dict[str, Any]) -> None:
 
 def print_claims(record: dict[str, Any]) -> None:
     speed = f"{record['samples_per_s']:.0f} samples/s" if record["samples_per_s"] else "n/a"
+    if record.get("tokens_per_s"):
+        speed += f" ({record['tokens_per_s']:.0f} tokens/s)"
     if record.get("time_to_target"):
         t = record["time_to_target"]
         speed += (f"; {t['metric']} <= {t['target']:g} at epoch {t['epoch']}, {t['seconds']:.1f} s" if t["reached"]

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 import repro.claims
-from repro import vit_report
+from repro import transformer_report, vit_report
 from repro.claims import Claim
 
 GROUP_TITLES = {
@@ -31,6 +31,8 @@ GROUP_TITLES = {
     "perceptron": "The perceptron's classic properties",
     "learning_curve": "The 5,000-examples-per-class rule of thumb",
     "vit": "Vision Transformer, Dosovitskiy et al. 2020",
+    "transformer": "The Transformer, Vaswani et al. 2017",
+    "transformer_table3": "The Transformer, Table 3 in direction (Multi30k)",
 }
 LEARNING_CURVE = "lenet5_learning_curve"
 FIG9_PNG, CURVE_PNG, FIG1_PNG = "fig9_error.png", "learning_curve.png", "alexnet_fig1_relu_tanh.png"
@@ -130,6 +132,7 @@ def relu_speedup(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], l
 # Claims whose measurement needs several runs: claim id -> (experiment label, function of all records).
 DERIVED = {"krizhevsky2012.relu_speedup": (f"{RELU} + {TANH}", relu_speedup)}
 DERIVED.update(vit_report.DERIVED)  # the ViT-vs-CNN data-scaling directions
+DERIVED.update(transformer_report.DERIVED)  # the Transformer's Table 3 directions
 
 
 def collect_rows(claims: dict[str, Claim], records: list[dict[str, Any]]) -> tuple[list[Row], set[str]]:
@@ -238,7 +241,8 @@ def standin_table(records: list[dict[str, Any]]) -> list[str]:
     lines = [[r["experiment"], r.get("seed", "?"), fmt((r.get("metrics") or {}).get("epochs")),
               *[fmt((r.get("metrics") or {}).get(k)) for k in keys], fmt_duration(r.get("wall_time_s")), _hardware([r])]
              for r in records if not r.get("claims")
-             and r["experiment"] not in (RELU, TANH, LEARNING_CURVE, *vit_report.EXPERIMENTS)]
+             and r["experiment"] not in (RELU, TANH, LEARNING_CURVE, *vit_report.EXPERIMENTS,
+                                         *transformer_report.EXPERIMENTS)]
     if not lines:
         return ["", "No stand-in runs."]
     return ["", "Runs on small stand-in data that answer no paper claim (for example the paper's AlexNet on "
@@ -437,6 +441,7 @@ def build_report(claims: dict[str, Claim], records: list[dict[str, Any]], out_di
     if has_fig1:
         lines += ["", f"![CIFAR-10 training error per epoch, ReLU vs tanh]({FIG1_PNG})"]
     lines += vit_report.section(kept, out_dir)
+    lines += transformer_report.section(kept)
     lines += ["", "## Runs", *runs_section(kept), ""]
     report = out_dir / "REPORT.md"
     write_atomically(report, "\n".join(lines))
