@@ -104,7 +104,7 @@ def test_paper_sizes_have_the_known_parameter_counts(model, params):
 
 
 def test_cifar_sizes():
-    assert count(net_of("vit")) == 811_146            # D 128, 6 layers, MLP 256, patch 4
+    assert count(net_of("vit")) == 275_914            # D 64, 8 layers, MLP 128, patch 4
     assert count(net_of("vit_data_scaling")) == 275_914
     assert count(net_of("cnn_data_scaling")) == 269_722  # ResNet-20: "0.27M" (He et al. 2016, Table 6)
     assert round(count(net_of("vit_cifar10_lite")) / 1e6, 1) == 6.3  # omihub777's 6.3M
