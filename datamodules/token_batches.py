@@ -13,8 +13,10 @@ memory for their tokens only; a batch is padded by one gather on the device.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 
+import numpy as np
 import torch
 
 from models.nets.transformer import PAD
@@ -26,7 +28,8 @@ class RaggedTokens:
     def __init__(self, sentences: Sequence[Sequence[int]]) -> None:
         self.lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
         self.offsets = torch.cumsum(self.lengths, 0) - self.lengths
-        self.flat = torch.tensor([t for s in sentences for t in s], dtype=torch.int32)
+        total = int(self.lengths.sum())  # one pass over the ids, no list of Python ints (WMT: 140M tokens)
+        self.flat = torch.from_numpy(np.fromiter(itertools.chain.from_iterable(sentences), dtype=np.int32, count=total))
         self._columns = torch.arange(int(self.lengths.max()) if len(self.lengths) else 1)
 
     def __len__(self) -> int:

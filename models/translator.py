@@ -106,7 +106,7 @@ class Translator(L.LightningModule):
         self.val_loss.reset()
         self.val_ppl.reset()
         if self._decode_during_validation():
-            self.log("val/greedy_bleu", self._bleu("val")[0])
+            self.log("val/greedy_bleu", self._bleu("val")[0], sync_dist=True)  # the same on every rank (gathered)
 
     def _bleu(self, split: str) -> tuple[float, dict]:
         """sacreBLEU of the decoded sentences of `split` against their references, and the details for the record."""
@@ -153,7 +153,7 @@ class Translator(L.LightningModule):
             self.log(f"{split}/ppl", self.test_ppl[split].compute(), sync_dist=True)
             self.test_ppl[split].reset()
             score, self.bleu_details[split] = self._bleu(split)
-            self.log(f"{split}/bleu", score)
+            self.log(f"{split}/bleu", score, sync_dist=True)  # the same on every rank (gathered)
 
     def record_fields(self) -> dict:
         """Added to the run record: BLEU with sacreBLEU's signature, how it was decoded, examples."""
