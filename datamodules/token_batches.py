@@ -104,8 +104,9 @@ class TokenBatches:
             rank_in_bucket // torch.repeat_interleave(per_batch, counts)
         sizes = torch.bincount(batch_id).tolist()
         n_batches = len(sizes)
-        src_width = torch.zeros(n_batches, dtype=torch.long).scatter_reduce(0, batch_id, self._src_len[order], "amax")
-        tgt_width = torch.zeros(n_batches, dtype=torch.long).scatter_reduce(0, batch_id, self._tgt_len[order] + 1, "amax")
+        widest = torch.zeros(n_batches, dtype=torch.long)
+        src_width = widest.scatter_reduce(0, batch_id, self._src_len[order], "amax")
+        tgt_width = widest.scatter_reduce(0, batch_id, self._tgt_len[order] + 1, "amax")
         chosen = torch.arange(n_batches)
         if self.shuffle:
             chosen = torch.randperm(n_batches, generator=generator)

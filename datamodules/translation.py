@@ -121,7 +121,8 @@ class TranslationDataModule(L.LightningDataModule):
             tgt = [[BOS] + ids + [EOS] for ids in encode(self.tokenizer, tgt_lines)]
             src_tokens, tgt_tokens = RaggedTokens(src), RaggedTokens(tgt)
             if split == "train":  # too-long pairs stay out of training only; every test sentence counts
-                keep = torch.nonzero((src_tokens.lengths <= self.max_len) & (tgt_tokens.lengths <= self.max_len + 1))[:, 0]
+                short = (src_tokens.lengths <= self.max_len) & (tgt_tokens.lengths <= self.max_len + 1)
+                keep = torch.nonzero(short)[:, 0]
                 if len(keep) < len(src):
                     src_tokens, tgt_tokens = src_tokens.select(keep), tgt_tokens.select(keep)
             self.tokens[split] = (src_tokens, tgt_tokens)

@@ -186,5 +186,5 @@ class Translator(L.LightningModule):
         extra = {}
         if "total_steps" in inspect.signature(getattr(make, "func", make)).parameters:
             extra["total_steps"] = int(self.trainer.estimated_stepping_batches)
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": make(optimizer=optimizer, **extra), "interval": self.hparams.scheduler_interval}}
+        schedule = {"scheduler": make(optimizer=optimizer, **extra), "interval": self.hparams.scheduler_interval}
+        return {"optimizer": optimizer, "lr_scheduler": schedule}

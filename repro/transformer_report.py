@@ -120,14 +120,17 @@ def _table(header: list[str], lines: list[list[Any]]) -> list[str]:
     return out + ["| " + " | ".join(str(c).replace("|", "\\|") for c in line) + " |" for line in lines]
 
 
+def _values(records: list[dict[str, Any]], experiment: str, key: str) -> list[float]:
+    return [_metric(r, key) for r in records if r.get("experiment") == experiment and _metric(r, key) is not None]
+
+
 def table3_rows(records: list[dict[str, Any]]) -> list[list[Any]]:
     """One row per direction: the paper's two numbers, ours (mean ± std over seeds), the verdict."""
     rows = []
     for variant, key, sign, what in DIRECTIONS:
         column = 0 if key == PPL else 1
         paper_base, paper_variant = PAPER[BASE][column], PAPER[variant][column]
-        base_values = [_metric(r, key) for r in records if r.get("experiment") == BASE and _metric(r, key) is not None]
-        variant_values = [_metric(r, key) for r in records if r.get("experiment") == variant and _metric(r, key) is not None]
+        base_values, variant_values = _values(records, BASE, key), _values(records, variant, key)
         _, differences = paired(records, variant, key, _minus)
         rows.append([what, f"{paper_base:g} vs {paper_variant:g}", _mean_std(base_values), _mean_std(variant_values),
                      _mean_std(differences), direction_verdict(differences, sign)])
@@ -142,7 +145,8 @@ def runs_rows(records: list[dict[str, Any]]) -> list[list[Any]]:
         data = (r.get("config") or {}).get("data") or {}
         bleu = r.get("bleu") or {}
         signature = (bleu.get("test") or bleu.get("val") or {}).get("signature", "—")
-        rows.append([r["experiment"], r.get("seed", "?"), f"{data.get('source_lang', '?')}->{data.get('target_lang', '?')}",
+        direction = f"{data.get('source_lang', '?')}->{data.get('target_lang', '?')}"
+        rows.append([r["experiment"], r.get("seed", "?"), direction,
                      _fmt(_metric(r, "epochs"), 0), _fmt(_metric(r, BLEU)), _fmt(_metric(r, "test/bleu")),
                      _fmt(_metric(r, PPL)), (r.get("decoding") or {}).get("method", "?"),
                      _fmt(r.get("tokens_per_s"), 0), _fmt(r.get("wall_time_s", 0) / 60, 1),
@@ -154,9 +158,10 @@ def section(records: list[dict[str, Any]]) -> list[str]:
     """The Transformer's REPORT.md section (no plots)."""
     lines = ["", "## The Transformer (Vaswani et al. 2017)", "",
              "Table 3's directions on a small, short Multi30k de->en setting (`make transformer-table3`): validation "
-             "BLEU of greedy decoding and validation perplexity per BPE token, after averaging the last epoch-end "
-             "weights; differences are base minus variant, paired by seed. A direction is inconclusive when the mean "
-             "difference is within one standard deviation of the per-seed differences; learned positions count as "
+             "BLEU of greedy decoding and validation perplexity per BPE token, after averaging the weights of the "
+             "last training steps; differences are base minus variant, paired by seed. A direction is inconclusive "
+             "when the mean difference is within one standard deviation of the per-seed differences; learned "
+             "positions count as "
              f"equal within {EQUAL_WITHIN:g} BLEU.", ""]
     lines += _table(["direction (Table 3)", "paper: base vs variant (dev)", "measured: base", "measured: variant",
                      "base − variant (per seed)", "verdict"], table3_rows(records))

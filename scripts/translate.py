@@ -31,8 +31,9 @@ def newest_checkpoint(root: Path, experiment: str) -> Path:
     found = [*root.glob(f"outputs/{experiment}/*/checkpoints/translator.pt"),
              *root.glob(f"multirun/{experiment}/*/*/checkpoints/translator.pt")]
     if not found:
-        raise UserError(f"no trained {experiment} checkpoint (checkpoints/translator.pt) under {root}/outputs/{experiment}/ "
-                        f"or {root}/multirun/{experiment}/: train one with `make reproduce-{experiment}`, or pass --checkpoint PATH")
+        raise UserError(f"no trained {experiment} checkpoint (checkpoints/translator.pt) under "
+                        f"{root}/outputs/{experiment}/ or {root}/multirun/{experiment}/: train one with "
+                        f"`make reproduce-{experiment}`, or pass --checkpoint PATH")
     return max(found, key=lambda p: p.stat().st_mtime)
 
 
