@@ -1,14 +1,17 @@
 """Checkpoint averaging (Vaswani et al. 2017, section 6.1: "For the base models, we used a single
 model obtained by averaging the last 5 checkpoints, which were written at 10-minute intervals").
 
-The callback keeps copies of the weights at the last `last_n` epoch ends (or every N training steps)
-and, when training ends, loads their average into the model, so the test evaluates the averaged
-model. The snapshots travel in the run's checkpoints, so a resumed run averages the same ones.
+The callback takes a copy of the net's weights at every epoch end (or every N training steps), keeps
+the last `last_n`, and when training ends loads their average into the model, so the test evaluates
+the averaged model. Small nets keep the copies in memory, and they travel in the run's checkpoints, so
+a resumed run averages the same ones; with `dirpath` (WMT-sized nets: 20 copies of the big model are
+17 GB) rank 0 writes each copy to a file there instead and checkpoints carry only the file names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -28,30 +31,51 @@ def average_state_dicts(states: Sequence[dict[str, torch.Tensor]]) -> dict[str, 
 
 
 class AverageLastCheckpoints(L.Callback):
-    def __init__(self, last_n: int = 5, every_n_train_steps: int | None = None) -> None:
-        """Snapshots at every epoch end, or every `every_n_train_steps` steps when given."""
+    def __init__(self, last_n: int = 5, every_n_train_steps: int | None = None, dirpath: str | None = None) -> None:
+        """Copies at every epoch end, or every `every_n_train_steps` steps when given; in files under
+        `dirpath` when given, else in memory."""
         if last_n < 1:
             raise ValueError(f"last_n={last_n} must be >= 1")
         self.last_n, self.every = last_n, every_n_train_steps
-        self.snapshots: list[dict[str, torch.Tensor]] = []
+        self.dirpath = Path(dirpath) if dirpath else None
+        self.snapshots: list[dict[str, torch.Tensor] | str] = []  # weights, or the files holding them
         self.averaged_over = 0
 
-    def _take(self, pl_module) -> None:
-        snapshot = {k: v.detach().to("cpu", copy=True) for k, v in pl_module.net.state_dict().items()}
-        self.snapshots = [*self.snapshots, snapshot][-self.last_n :]
+    def _take(self, trainer, pl_module) -> None:
+        weights = {k: v.detach().to("cpu", copy=True) for k, v in pl_module.net.state_dict().items()}
+        if self.dirpath is None:
+            self.snapshots = [*self.snapshots, weights][-self.last_n :]
+            return
+        path = self.dirpath / f"weights-step{trainer.global_step}.pt"
+        if trainer.is_global_zero:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(weights, path)
+        self.snapshots = [*self.snapshots, str(path)]
+        for old in self.snapshots[: -self.last_n]:
+            if trainer.is_global_zero:
+                Path(old).unlink(missing_ok=True)
+        self.snapshots = self.snapshots[-self.last_n :]
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         if not self.every:
-            self._take(pl_module)
+            self._take(trainer, pl_module)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         if self.every and trainer.global_step % self.every == 0:
-            self._take(pl_module)
+            self._take(trainer, pl_module)
+
+    def _average(self, trainer) -> dict[str, torch.Tensor] | None:
+        if self.dirpath is None:
+            return average_state_dicts(self.snapshots)
+        averaged = None
+        if trainer is None or trainer.is_global_zero:
+            averaged = average_state_dicts([torch.load(p, map_location="cpu", weights_only=True) for p in self.snapshots])
+        return trainer.strategy.broadcast(averaged) if trainer is not None else averaged
 
     def on_train_end(self, trainer, pl_module) -> None:
         if not self.snapshots:
             return
-        averaged = average_state_dicts(self.snapshots)
+        averaged = self._average(trainer)
         device = next(pl_module.net.parameters()).device
         pl_module.net.load_state_dict({k: v.to(device) for k, v in averaged.items()})
         self.averaged_over = len(self.snapshots)

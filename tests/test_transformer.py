@@ -341,6 +341,21 @@ def test_averaging_callback_loads_the_mean_of_the_last_n_epochs():
     assert torch.allclose(module.net.weight, torch.full((1, 2), 3.0)) and module.averaged_over == 3
 
 
+def test_averaging_from_files_keeps_only_the_last_n(tmp_path):
+    module = SimpleNamespace(net=torch.nn.Linear(2, 1, bias=False))
+    trainer = SimpleNamespace(global_step=0, is_global_zero=True, strategy=SimpleNamespace(broadcast=lambda x: x))
+    callback = AverageLastCheckpoints(last_n=2, every_n_train_steps=10, dirpath=str(tmp_path / "average"))
+    for step, value in ((10, 1.0), (20, 3.0), (30, 5.0)):
+        trainer.global_step = step
+        with torch.no_grad():
+            module.net.weight.fill_(value)
+        callback.on_train_batch_end(trainer, module, None, None, 0)
+    assert sorted(p.name for p in (tmp_path / "average").iterdir()) == ["weights-step20.pt", "weights-step30.pt"]
+    assert all(isinstance(s, str) for s in callback.state_dict()["snapshots"])  # checkpoints carry names only
+    callback.on_train_end(trainer, module)
+    assert torch.allclose(module.net.weight, torch.full((1, 2), 4.0))
+
+
 # ---- a whole run, the report and the translate script ---------------------------------------------
 
 def test_transformer_record_has_tokens_bleu_and_signature(smoke_cfg):
