@@ -39,9 +39,11 @@ class AverageLastCheckpoints(L.Callback):
         self.last_n, self.every = last_n, every_n_train_steps
         self.dirpath = Path(dirpath) if dirpath else None
         self.snapshots: list[dict[str, torch.Tensor] | str] = []  # weights, or the files holding them
+        self.taken_at = -1  # the global step of the newest copy
         self.averaged_over = 0
 
     def _take(self, trainer, pl_module) -> None:
+        self.taken_at = trainer.global_step if trainer is not None else self.taken_at + 1
         weights = {k: v.detach().to("cpu", copy=True) for k, v in pl_module.net.state_dict().items()}
         if self.dirpath is None:
             self.snapshots = [*self.snapshots, weights][-self.last_n :]
@@ -73,6 +75,8 @@ class AverageLastCheckpoints(L.Callback):
         return trainer.strategy.broadcast(averaged) if trainer is not None else averaged
 
     def on_train_end(self, trainer, pl_module) -> None:
+        if self.every and self.snapshots and trainer is not None and trainer.global_step != self.taken_at:
+            self._take(trainer, pl_module)  # the final weights count, wherever the interval ended
         if not self.snapshots:
             return
         averaged = self._average(trainer)
@@ -82,7 +86,8 @@ class AverageLastCheckpoints(L.Callback):
         pl_module.averaged_over = self.averaged_over
 
     def state_dict(self) -> dict:
-        return {"snapshots": self.snapshots}
+        return {"snapshots": self.snapshots, "taken_at": self.taken_at}
 
     def load_state_dict(self, state: dict) -> None:
         self.snapshots = list(state.get("snapshots", []))
+        self.taken_at = state.get("taken_at", -1)

@@ -354,6 +354,11 @@ def test_averaging_from_files_keeps_only_the_last_n(tmp_path):
     assert all(isinstance(s, str) for s in callback.state_dict()["snapshots"])  # checkpoints carry names only
     callback.on_train_end(trainer, module)
     assert torch.allclose(module.net.weight, torch.full((1, 2), 4.0))
+    trainer.global_step = 35  # training ended between two intervals: the final weights join the average
+    with torch.no_grad():
+        module.net.weight.fill_(9.0)
+    callback.on_train_end(trainer, module)
+    assert torch.allclose(module.net.weight, torch.full((1, 2), 7.0))  # (5 + 9) / 2
 
 
 # ---- a whole run, the report and the translate script ---------------------------------------------
