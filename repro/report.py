@@ -235,6 +235,30 @@ def projection_table(records: list[dict[str, Any]]) -> list[str]:
                          "achieved TFLOP/s", "projected days for 90 ImageNet epochs", "paper"], lines)]
 
 
+# The papers' training compute, set against the FLOP rate a run here sustained. Transformer: Table 2's
+# 3.3e18 FLOPs for base. ViT-B/16 on ImageNet-1k: 300 epochs x 1,281,167 images x 3 x 17.56 GFLOPs (a training
+# step taken as 3 forwards; 17.56 GFLOPs is ViT-B/16's forward at 224, torchvision's model card).
+PAPER_COMPUTE = {
+    "transformer": ("Transformer base, WMT14 en-de, 100k steps", 3.3e18, "12 hours on 8 NVIDIA P100"),
+    "vit": ("ViT-B/16, ImageNet-1k, 300 epochs", 300 * 1_281_167 * 3 * 17.56e9,
+            "not stated for B/16 on ImageNet-1k; ViT-L/16 on ImageNet-21k: 0.23k TPUv3-core-days (Table 2)"),
+}
+
+
+def compute_table(records: list[dict[str, Any]]) -> list[str]:
+    """The paper's training FLOPs at each run's achieved TFLOP/s (a small model's rate: a bound, not a plan)."""
+    lines = []
+    for r in records:
+        if r["experiment"] in PAPER_COMPUTE and r.get("achieved_tflops"):
+            what, flops, paper = PAPER_COMPUTE[r["experiment"]]
+            lines.append([r["experiment"], _hardware([r]), fmt(r["achieved_tflops"]), what, f"{flops:.2g}",
+                          fmt(flops / (r["achieved_tflops"] * 1e12) / 86400), paper])
+    if not lines:
+        return []
+    return ["", "The papers' training compute at the FLOP rate these runs sustained here (small models on this "
+            "hardware; a large model would run at a different rate, so read it as an order of magnitude):", "",
+            *_table(["run", "hardware", "achieved TFLOP/s", "paper's training", "FLOPs", "days here", "paper"], lines)]
+
 def standin_table(records: list[dict[str, Any]]) -> list[str]:
     """Runs that answer no claim by design (stand-ins on small data): what they measured, no verdict."""
     keys = ("test/error_pct", "test/center_error_pct", "test/top5_error_pct")
@@ -431,7 +455,7 @@ def build_report(claims: dict[str, Claim], records: list[dict[str, Any]], out_di
               "paper; wall time and samples/s: means over the same runs.", *main_table(rows)]
     lines += ["", "## Time beside the paper", *time_table(rows)]
     lines += ["", "## Time to target", *target_table(kept)]
-    lines += ["", "## The paper's schedule on this hardware", *projection_table(kept)]
+    lines += ["", "## The paper's schedule on this hardware", *projection_table(kept), *compute_table(kept)]
     lines += ["", "## Stand-ins", *standin_table(kept)]
     lines += ["", "## Plots", ""]
     lines += [f"![MNIST test error per model, measured vs LeCun et al. 1998 Fig. 9]({FIG9_PNG})" if has_fig9

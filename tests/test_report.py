@@ -175,3 +175,13 @@ def test_relu_tanh_ratio_is_measured_across_the_pair(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| `krizhevsky2012.relu_speedup`"))
     assert "| 4 (n=1) |" in row and "within tolerance" in row
     assert (tmp_path / "alexnet_fig1_relu_tanh.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_compute_table_sets_the_papers_flops_against_the_achieved_rate():
+    from repro.report import compute_table
+
+    record = {"experiment": "transformer", "achieved_tflops": 0.1, "hardware": {"summary": "cpu"}}
+    table = "\n".join(compute_table([record]))
+    days = 3.3e18 / 0.1e12 / 86400  # 381.9
+    assert "382" in table and "12 hours on 8 NVIDIA P100" in table
+    assert compute_table([{"experiment": "lenet5", "achieved_tflops": 0.1}]) == []
