@@ -76,17 +76,21 @@ DERIVED = {
 }
 
 
+SHRINK_MARGIN = 2.0  # points of error; the claim gap_shrinks_with_data uses the same margin
+
+
 def direction_verdict(table: list[tuple[int, float, float, float]]) -> str:
     """One sentence: did the paper's direction hold (CNN ahead on little data, gap shrinking)?"""
     if len(table) < 2:
         return "Not enough sizes with both nets to judge the direction (`make vit-scaling`)."
     small, large = table[0], table[-1]
-    wins, shrinks = small[3] > 0, small[3] > large[3]
+    # One seed: a shrink under SHRINK_MARGIN points is within the noise of these runs, so it does not count.
+    wins, shrinks = small[3] > 0, small[3] - large[3] > SHRINK_MARGIN
     held = "held" if wins and shrinks else "did not hold"
     return (f"Direction {held}: at {small[0]:,} images per class the CNN is "
             f"{'ahead' if wins else 'not ahead'} by {small[3]:+.2f} points of error (ViT − CNN); at {large[0]:,} "
-            f"per class the gap is {large[3]:+.2f} points, so it {'shrank' if shrinks else 'did not shrink'} "
-            f"by {small[3] - large[3]:.2f} points.")
+            f"per class the gap is {large[3]:+.2f} points, a change of {small[3] - large[3]:+.2f} points "
+            f"({'a shrink' if shrinks else 'no shrink'} beyond the {SHRINK_MARGIN:g}-point noise margin).")
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:

@@ -266,7 +266,7 @@ def test_report_has_the_vit_rows_the_plot_and_the_verdict(tmp_path):
     assert "| 8 (n=1) |" in shrink and "| reproduced |" in shrink      # 14 - 6 points
     assert "| 500 | 5,000 | 41.00 ± 1.41 (n=2) | 55.00 | +14.00 |" in report
     assert "| 5,000 | 50,000 | 60.00 | 66.00 | +6.00 |" in report
-    assert "Direction held" in report and "shrank by 8.00 points" in report
+    assert "Direction held" in report and "a change of +8.00 points (a shrink beyond" in report
     assert "| vit | 0 | 275,914 | 10 | 74.50 | 25.50 |" in report
     stand_ins = report.split("## Stand-ins")[1].split("##")[0]
     assert "vit_data_scaling" not in stand_ins and "| vit |" not in stand_ins  # shown in the ViT section instead
@@ -277,7 +277,9 @@ def test_report_says_when_the_direction_did_not_hold(tmp_path):
     report = build_report(SCALING_CLAIMS, records, tmp_path).read_text()
     shrink = next(line for line in report.splitlines() if line.startswith("| `dosovitskiy2020.gap_shrinks_with_data`"))
     assert "| not reproduced |" in shrink
-    assert "Direction did not hold" in report and "did not shrink" in report
+    assert "Direction did not hold" in report and "no shrink beyond" in report
+    within_noise = scaling_records([50.0, 45.0, 40.0, 38.0], [45.0, 40.0, 35.0, 34.0])  # gap 5 -> 4: noise
+    assert direction_verdict(gaps(within_noise)).startswith("Direction did not hold")
     assert direction_verdict(gaps(records[:1])).startswith("Not enough sizes")
 
 
