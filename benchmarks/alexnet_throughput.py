@@ -24,7 +24,7 @@ from torchvision import datasets, transforms
 
 from benchmarks.common import report_ratio
 from repro.compose import compose_experiment
-from repro.meter import RunMeter
+from repro.meter import RunMeter, synchronize
 
 
 class Synthetic:
@@ -48,13 +48,13 @@ def plain_training(net: torch.nn.Module, batch: int, steps: int, device: torch.d
     x, y = torch.randn(batch, 3, 227, 227, device=device), torch.randint(0, 1000, (batch,), device=device)
     for step in range(steps + 1):
         if step == 1:  # the first step warms up
-            _sync(device)
+            synchronize(device)
             start = time.perf_counter()
         loss = torch.nn.functional.cross_entropy(net(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-    _sync(device)
+    synchronize(device)
     return steps * batch / (time.perf_counter() - start)
 
 
@@ -64,11 +64,6 @@ def suite_training(cfg, batch: int, steps: int, device: torch.device) -> float:
                           enable_progress_bar=False, max_epochs=1, limit_val_batches=0)
     trainer.fit(instantiate(cfg.model), train_dataloaders=Synthetic(batch, steps + 1, device))
     return meter.samples_per_s
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _images_per_s(loader, batches: int) -> float:

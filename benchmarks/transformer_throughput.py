@@ -22,7 +22,7 @@ from benchmarks.common import report_ratio
 from datamodules.token_batches import TokenBatches
 from models.nets.transformer import PAD
 from repro.compose import compose_experiment
-from repro.meter import RunMeter
+from repro.meter import RunMeter, synchronize
 
 
 def compose_transformer(steps: int, output_dir: str, gpu: bool):
@@ -56,7 +56,7 @@ def plain_throughput(cfg, steps: int, device: torch.device) -> float:
     for step in range(steps + 1):
         src, tgt = next(batches)
         if step == 1:
-            _sync(device)
+            synchronize(device)
             start = time.perf_counter()
         with autocast:
             logits = net(src, tgt[:, :-1])
@@ -68,13 +68,8 @@ def plain_throughput(cfg, steps: int, device: torch.device) -> float:
         schedule.step()
         if step >= 1:
             tokens += (tgt[:, 1:] != PAD).sum()
-    _sync(device)
+    synchronize(device)
     return float(tokens) / (time.perf_counter() - start)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from hydra.utils import instantiate
 
 from benchmarks.common import report_ratio
 from repro.compose import compose_experiment
-from repro.meter import RunMeter
+from repro.meter import RunMeter, synchronize
 
 BATCH = 128
 
@@ -56,7 +56,7 @@ def plain_throughput(cfg, steps: int, device: torch.device) -> float:
     start = None
     for step in range(steps):
         if step == 1:  # the suite's meter also skips the first step
-            _sync(device)
+            synchronize(device)
             start = time.perf_counter()
         idx = order[step * BATCH : (step + 1) * BATCH]
         x = datamodule.to_model_input(images[idx], train=True)
@@ -66,13 +66,8 @@ def plain_throughput(cfg, steps: int, device: torch.device) -> float:
         loss.backward()
         optimizer.step()
         scheduler.step()
-    _sync(device)
+    synchronize(device)
     return (steps - 1) * BATCH / (time.perf_counter() - start)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def main() -> None:

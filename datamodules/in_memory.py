@@ -12,6 +12,7 @@ import functools
 import lightning as L
 import torch
 
+from datamodules.resume import ResumableTrainBatches
 from datamodules.subsets import balanced_indices, subset_indices
 from datamodules.tensor_batches import TensorBatches
 from repro.errors import UserError
@@ -30,7 +31,7 @@ def check_count(name: str, value, allow_none: bool = True, minimum: int = 1) -> 
         raise UserError(f"data.{name}={value!r} must be a whole number >= {minimum}")
 
 
-class InMemoryDataModule(L.LightningDataModule):
+class InMemoryDataModule(ResumableTrainBatches, L.LightningDataModule):
     def __init__(self, batch_size: int = 128, eval_batch_size: int = 1000, subset: int | None = None,
                  test_subset: int | None = None, per_class: int | None = None, val_size: int = 0,
                  val_on_test: bool = False, seed: int = 0) -> None:
@@ -97,11 +98,7 @@ class InMemoryDataModule(L.LightningDataModule):
                              shuffle=shuffle, seed=self.seed, rank=rank, world_size=world)
 
     def train_dataloader(self):
-        self.train_batches = self._batches("train", shuffle=True)
-        if self.resume_position:
-            self.train_batches.seek(self.resume_position)
-            self.resume_position = None
-        return self.train_batches
+        return self.resumed(self._batches("train", shuffle=True))
 
     def val_dataloader(self):
         # val_on_test: evaluate the test set after every epoch, only to time when a paper's target is
@@ -110,15 +107,6 @@ class InMemoryDataModule(L.LightningDataModule):
 
     def test_dataloader(self):
         return self._batches("test", shuffle=False)
-
-    # Checkpointed with the run, so a resumed run continues mid-epoch where it stopped. (Lightning
-    # restores a datamodule before it first draws from the loader; it does not guarantee that for a
-    # stateful loader when the scheduler asked for the step count early.)
-    def state_dict(self) -> dict[str, int]:
-        return self.train_batches.position() if self.train_batches else {}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        self.resume_position = state or None
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx: int):
         return batch  # cut on the device already: skip Lightning's walk over the batch

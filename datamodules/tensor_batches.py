@@ -11,8 +11,10 @@ from collections.abc import Iterator
 
 import torch
 
+from datamodules.resume import EpochPosition
 
-class TensorBatches:
+
+class TensorBatches(EpochPosition):
     """Iterate (x, y) batches over tensors, sharded across `world_size` ranks.
 
     Shuffled epochs use permutation `seed + epoch`, so every rank draws the same permutation and
@@ -30,17 +32,6 @@ class TensorBatches:
         self.epoch = 0  # the next epoch __iter__ serves
         self.served = 0  # batches already served in the epoch under way (for resume)
         self._skip = 0
-
-    # Where the iteration stands, for resuming mid-epoch at the same place of the same permutation.
-    # The datamodule carries it in checkpoints (its state_dict): Lightning restores a datamodule
-    # before it first draws from the loader, which it does not guarantee for a stateful loader.
-    def position(self) -> dict[str, int]:
-        if self.served == 0:
-            return {"epoch": self.epoch, "served": 0}
-        return {"epoch": self.epoch - 1, "served": self.served}
-
-    def seek(self, position: dict[str, int]) -> None:
-        self.epoch, self._skip = position["epoch"], position["served"]
 
     def _indices(self) -> torch.Tensor:
         n = len(self.x)

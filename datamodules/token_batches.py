@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
+from datamodules.resume import EpochPosition
 from models.nets.transformer import PAD
 
 
@@ -60,7 +61,7 @@ class RaggedTokens:
         return torch.where(columns < lengths, self.flat[positions].long(), PAD)
 
 
-class TokenBatches:
+class TokenBatches(EpochPosition):
     """Iterate (src, tgt) training batches, or (src, tgt, index) evaluation batches, sharded over ranks.
 
     `tgt` holds BOS ... EOS; the model reads tgt[:, :-1] and predicts tgt[:, 1:]. Every rank draws
@@ -114,15 +115,6 @@ class TokenBatches:
         chosen = chosen[self.rank :: self.world_size].tolist()
         groups = order.to(self.src.lengths.device).split(sizes)
         return [groups[i] for i in chosen], src_width[chosen].tolist(), tgt_width[chosen].tolist()
-
-    # Where the iteration stands (resume mid-epoch at the same place of the same plan).
-    def position(self) -> dict[str, int]:
-        if self.served == 0:
-            return {"epoch": self.epoch, "served": 0}
-        return {"epoch": self.epoch - 1, "served": self.served}
-
-    def seek(self, position: dict[str, int]) -> None:
-        self.epoch, self._skip = position["epoch"], position["served"]
 
     def __len__(self) -> int:
         return self._n_batches

@@ -16,6 +16,7 @@ import torch
 
 from datamodules.bpe import decode, encode, joint_bpe
 from datamodules.in_memory import check_count
+from datamodules.resume import ResumableTrainBatches
 from datamodules.token_batches import RaggedTokens, TokenBatches
 from models.nets.transformer import BOS, EOS
 from repro.errors import UserError
@@ -46,7 +47,7 @@ def load_hub_translation(name: str, config: str | None, split: str, source_lang:
     return list(data[source_lang]), list(data[target_lang])
 
 
-class TranslationDataModule(L.LightningDataModule):
+class TranslationDataModule(ResumableTrainBatches, L.LightningDataModule):
     def __init__(self, data_dir: str, source_lang: str = "de", target_lang: str = "en",
                  files: dict | None = None, source: str = "files", hub_name: str = "bentrevett/multi30k",
                  hub_config: str | None = None, hub_splits: dict | None = None, vocab_size: int = 8000,
@@ -145,11 +146,7 @@ class TranslationDataModule(L.LightningDataModule):
                             with_index=not train)
 
     def train_dataloader(self):
-        self.train_batches = self._batches("train", train=True)
-        if self.resume_position:
-            self.train_batches.seek(self.resume_position)
-            self.resume_position = None
-        return self.train_batches
+        return self.resumed(self._batches("train", train=True))
 
     def val_dataloader(self):
         return self._batches("val", train=False)
@@ -158,12 +155,6 @@ class TranslationDataModule(L.LightningDataModule):
         # The final evaluation decodes both: val (to compare settings, as the paper's Table 3 uses its
         # dev set) and test (the number set beside the claims).
         return [self._batches("val", train=False), self._batches("test", train=False)]
-
-    def state_dict(self) -> dict[str, int]:
-        return self.train_batches.position() if self.train_batches else {}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        self.resume_position = state or None
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx: int):
         return batch  # cut on the device already

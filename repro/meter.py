@@ -35,7 +35,7 @@ def count_flops(module: torch.nn.Module, *inputs: torch.Tensor) -> tuple[int, in
     return forward, counter.get_total_flops()
 
 
-def _synchronize(device: torch.device) -> None:
+def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -75,7 +75,7 @@ class RunMeter(L.Callback):
         self.last_end = now
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        _synchronize(pl_module.device)
+        synchronize(pl_module.device)
 
     @property
     def samples_per_s(self) -> float | None:
