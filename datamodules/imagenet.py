@@ -7,7 +7,10 @@ Hugging Face hub copy, with the preprocessing of Krizhevsky et al. 2012, section
   "lighting" noise (sigma 0.1) and mean subtraction on the device, batched;
 - test: the four corner and the centre crops and their flips (10 crops, softmax averaged by the
   system), which also gives the single centre-crop number.
-JPEGs are decoded with torchvision.io (libjpeg-turbo) in DataLoader workers.
+JPEGs are decoded with torchvision.io (libjpeg-turbo) in DataLoader workers, or, with `decode_on_device`,
+on the model's device: the workers only read the file bytes (the cached 256x256 JPEG when there is one)
+and each batch is decoded in one decode_jpeg call (nvJPEG on CUDA), resized and cropped there. That path
+reads the resize cache but never writes it (it decodes on the device); the worker path builds it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import DatasetFolder
-from torchvision.io import ImageReadMode, decode_image, encode_jpeg, read_file
+from torchvision.io import ImageReadMode, decode_image, decode_jpeg, encode_jpeg, read_file
 from torchvision.transforms import v2
 
 from datamodules.in_memory import channel_constant, check_count
@@ -54,11 +57,31 @@ class TenCrops:
         return torch.stack(v2.functional.ten_crop(image, [self.size, self.size]))
 
 
+def random_crops(x: torch.Tensor, size: int) -> torch.Tensor:
+    """A random size x size crop of every image of (N, C, H, W), each flipped with probability 1/2: one
+    gather for the batch (the flip is a reversed column index)."""
+    n, _, height, width = x.shape
+    top = torch.randint(0, height - size + 1, (n, 1, 1), device=x.device)
+    left = torch.randint(0, width - size + 1, (n, 1, 1), device=x.device)
+    step = torch.arange(size, device=x.device)
+    flip = torch.rand(n, 1, 1, device=x.device) < 0.5
+    columns = left + torch.where(flip, size - 1 - step, step)
+    rows = top + step[:, None]
+    return x.permute(0, 2, 3, 1)[torch.arange(n, device=x.device)[:, None, None], rows, columns].permute(0, 3, 1, 2)
+
+
+def collate_bytes(samples):
+    """Keep the JPEG byte tensors a list (their lengths differ) for one batched decode on the device."""
+    data, labels, paths = zip(*samples)
+    return list(data), torch.tensor(labels), list(paths)
+
+
 class ResizedJpegs(Dataset):
-    """(uint8 (3, 256, 256), label) per image of an ImageFolder tree, short side 256 + centre crop."""
+    """(uint8 (3, 256, 256), label) per image of an ImageFolder tree, short side 256 + centre crop; with
+    `read_bytes`, (the file's bytes, label, path) instead, for decoding on the device."""
 
     def __init__(self, root: Path, transform, size: int = 256, cache_dir: Path | None = None,
-                 limit_per_class: int | None = None) -> None:
+                 limit_per_class: int | None = None, read_bytes: bool = False) -> None:
         try:
             folder = DatasetFolder(str(root), loader=str, extensions=IMAGE_EXTENSIONS)
         except (FileNotFoundError, OSError) as error:
@@ -74,6 +97,7 @@ class ResizedJpegs(Dataset):
                     taken[label] += 1
             self.samples = kept
         self.classes, self.root, self.size, self.transform = folder.classes, root, size, transform
+        self.read_bytes = read_bytes
         self.base = _resized(size)
         self.cache_dir = None
         if cache_dir is not None:
@@ -83,8 +107,11 @@ class ResizedJpegs(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
+    def _cached(self, path: str) -> Path | None:
+        return self.cache_dir / Path(path).relative_to(self.root).with_suffix(".jpg") if self.cache_dir else None
+
     def _load(self, path: str) -> torch.Tensor:
-        cached = self.cache_dir / Path(path).relative_to(self.root).with_suffix(".jpg") if self.cache_dir else None
+        cached = self._cached(path)
         if cached is not None and cached.is_file():
             return decode_image(read_file(str(cached)), mode=ImageReadMode.RGB)
         try:
@@ -100,6 +127,9 @@ class ResizedJpegs(Dataset):
 
     def __getitem__(self, index: int):
         path, label = self.samples[index]
+        if self.read_bytes:  # no cache written here: the image is only decoded on the device
+            cached = self._cached(path)
+            return read_file(str(cached if cached is not None and cached.is_file() else path)), label, path
         return self.transform(self._load(path)), label
 
 
@@ -162,10 +192,12 @@ class ImageNetDataModule(L.LightningDataModule):
                  limit_per_class: int | None = None, subset: int | None = None, test_subset: int | None = None,
                  what: str = "ImageNet", source: str = "folder", hub_name: str = "ILSVRC/imagenet-1k",
                  hub_splits: tuple[str, str] = ("train", "validation"), streaming: bool = False,
-                 random_resized_crop: bool = False) -> None:
+                 random_resized_crop: bool = False, decode_on_device: bool = False) -> None:
         """`subset`/`test_subset`: about that many images, the same number from every class (smoke runs).
         `random_resized_crop`: Inception-style crops (random area and aspect, resized to crop_size) of the
-        256x256 centre square instead of plain random crops (the ViT recipe; AlexNet's is the plain crop)."""
+        256x256 centre square instead of plain random crops (the ViT recipe; AlexNet's is the plain crop).
+        `decode_on_device`: workers read JPEG bytes only; decoding, resizing and crops run batched on the
+        model's device (nvJPEG on CUDA). ImageFolder trees only."""
         super().__init__()
         check_count("batch_size", batch_size, allow_none=False)
         check_count("eval_batch_size", eval_batch_size, allow_none=False)
@@ -176,6 +208,10 @@ class ImageNetDataModule(L.LightningDataModule):
         if source not in ("folder", "hub"):
             raise UserError(f"data.source={source!r}: use 'folder' (an ImageFolder tree) or 'hub' (Hugging Face)")
         self.source, self.hub_name, self.hub_splits, self.streaming = source, hub_name, tuple(hub_splits), streaming
+        if decode_on_device and source != "folder":
+            raise UserError("data.decode_on_device=true decodes JPEG files: use data.source=folder, or set it false")
+        self.decode_on_device = decode_on_device
+        self.base = _resized(256)
         self.root = Path(data_dir)
         self.train_dir, self.val_dir = train_dir, val_dir
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
@@ -210,12 +246,13 @@ class ImageNetDataModule(L.LightningDataModule):
         def limit(size: int | None) -> int | None:
             return max(1, size // classes) if size else self.limit_per_class
 
+        read_bytes = self.decode_on_device
         self.train_set = ResizedJpegs(self.root / self.train_dir, train, cache_dir=self.cache_dir,
-                                      limit_per_class=limit(self.subset))
+                                      limit_per_class=limit(self.subset), read_bytes=read_bytes)
         self.test_set = ResizedJpegs(self.root / self.val_dir, test, cache_dir=self.cache_dir,
-                                     limit_per_class=limit(self.test_subset))
+                                     limit_per_class=limit(self.test_subset), read_bytes=read_bytes)
         self.val_set = ResizedJpegs(self.root / self.val_dir, v2.CenterCrop(self.crop_size), cache_dir=self.cache_dir,
-                                    limit_per_class=limit(self.test_subset))
+                                    limit_per_class=limit(self.test_subset), read_bytes=read_bytes)
         if self.train_set.classes != self.test_set.classes:
             raise UserError(f"{self.root}: train/ and val/ hold different class folders: make them match")
 
@@ -236,7 +273,7 @@ class ImageNetDataModule(L.LightningDataModule):
         streamed = isinstance(dataset, torch.utils.data.IterableDataset)  # shuffled by its own buffer
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle and not streamed,
                           num_workers=self.num_workers, pin_memory=pin, persistent_workers=self.num_workers > 0,
-                          drop_last=shuffle)
+                          drop_last=shuffle, collate_fn=collate_bytes if self.decode_on_device else None)
 
     def train_dataloader(self):
         return self._loader(self.train_set, self.batch_size, shuffle=True)
@@ -249,8 +286,48 @@ class ImageNetDataModule(L.LightningDataModule):
     def test_dataloader(self):
         return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
 
+    def transfer_batch_to_device(self, batch, device, dataloader_idx: int):
+        if not self.decode_on_device:
+            return super().transfer_batch_to_device(batch, device, dataloader_idx)
+        data, labels, paths = batch  # decode_jpeg takes its bytes from the CPU (`device` says where to decode)
+        return data, labels.to(device), paths
+
+    def _decode(self, data: list[torch.Tensor], paths: list[str], device: torch.device) -> list[torch.Tensor]:
+        try:
+            return decode_jpeg(data, mode=ImageReadMode.RGB, device=device)
+        except RuntimeError as error:  # the batched call names no file: decode one by one to find it
+            for blob, path in zip(data, paths):
+                try:
+                    decode_jpeg(blob, mode=ImageReadMode.RGB, device=device)
+                except RuntimeError as bad:
+                    reason = str(bad).splitlines()[0].rsplit(", ", 1)[-1][:80]  # drop the C++ source location
+                    raise UserError(f"cannot decode {path} ({reason}): remove or replace it, or set "
+                                    f"data.decode_on_device=false") from bad
+            raise UserError(f"cannot decode a batch of {len(data)} JPEGs on {device} ({str(error)[:80]}): "
+                            f"set data.decode_on_device=false") from error
+
+    def decode_batch(self, batch, stage: str):
+        """(JPEG bytes, labels, paths) -> (uint8 images, labels) on the labels' device, cropped as the workers
+        crop for `stage` ("train", "val" or "test")."""
+        data, labels, paths = batch
+        images = self._decode(data, paths, labels.device)
+        x = torch.stack([self.base(image) for image in images])  # sizes differ until resized: one resize each
+        size = [self.crop_size, self.crop_size]
+        if stage == "train" and self.random_resized_crop:  # random area and aspect: one resize per image again
+            crop = v2.Compose([v2.RandomResizedCrop(size, antialias=True), v2.RandomHorizontalFlip()])
+            return torch.stack([crop(image) for image in x]), labels
+        if stage == "train":
+            return random_crops(x, self.crop_size), labels
+        if stage == "test" and self.ten_crop:
+            return torch.stack(v2.functional.ten_crop(x, size), dim=1), labels  # (N, 10, C, size, size)
+        return v2.functional.center_crop(x, size), labels
+
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         """uint8 -> [0, 1] floats, PCA lighting when training, minus the mean pixel; batched on device."""
+        if self.decode_on_device:
+            trainer = self.trainer
+            stage = "val" if trainer is None else "train" if trainer.training else "test" if trainer.testing else "val"
+            batch = self.decode_batch(batch, stage)
         images, labels = batch
         x = images.float().div_(255)
         if self.trainer is not None and self.trainer.training and self.lighting_std > 0:

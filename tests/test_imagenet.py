@@ -1,10 +1,12 @@
 """The ImageNet pipeline of Krizhevsky et al. 2012: resizing, crops, PCA lighting, 10-crop testing."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from torchvision.transforms import v2
 
-from datamodules.imagenet import EIGVAL, EIGVEC, ImageNetDataModule, pca_lighting
+from datamodules.imagenet import EIGVAL, EIGVEC, ImageNetDataModule, pca_lighting, random_crops
 from models.classifier import Classifier
 from models.nets.alexnet import AlexNet
 from repro.errors import UserError
@@ -67,6 +69,59 @@ def test_ten_crop_evaluation_averages_softmax_and_reports_centre_crop(imagenette
     assert system.center_accuracy.update_count == 1 and system.test_top5.update_count == 1
     expected_right = int(probs.mean(0).argmax() == label)
     assert float(system.test_accuracy.compute()) == expected_right
+
+
+def test_decode_on_device_gives_the_worker_path_batches():
+    """On the CPU the device path runs the same decode_jpeg call that nvJPEG runs on a GPU."""
+    args = dict(num_workers=0, batch_size=4, eval_batch_size=3, resize_cache=False)
+    workers, device = ImageNetDataModule(str(IMAGENETTE), **args), ImageNetDataModule(
+        str(IMAGENETTE), decode_on_device=True, **args)
+    workers.setup()
+    device.setup()
+    batch = next(iter(device.val_dataloader()))
+    assert isinstance(batch[0], list) and batch[0][0].dtype == torch.uint8 and batch[0][0].dim() == 1  # file bytes
+    assert device.transfer_batch_to_device(batch, torch.device("cpu"), 0)[0] is batch[0]  # bytes stay on the CPU
+    for stage in ("train", "val", "test"):
+        expected, _ = next(iter(getattr(workers, f"{stage}_dataloader")()))
+        images, labels = device.decode_batch(next(iter(getattr(device, f"{stage}_dataloader")())), stage)
+        assert images.shape == expected.shape and images.dtype == expected.dtype and labels.shape == (len(images),)
+    assert images.shape[1] == 10  # test: 10 crops per image
+    x, y = workers.on_after_batch_transfer(next(iter(workers.val_dataloader())), 0)  # no trainer: validation
+    x_device, y_device = device.on_after_batch_transfer(next(iter(device.val_dataloader())), 0)
+    assert torch.equal(y, y_device) and (x_device - x).abs().max() <= 1 / 255 + 1e-6  # decoders may differ by 1
+    device.random_resized_crop = True
+    assert device.decode_batch(batch, "train")[0].shape == (3, 3, 227, 227)
+
+
+def test_random_crops_are_windows_of_each_image_flipped_or_not():
+    rows, columns = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
+    x = torch.stack([rows, columns]).expand(64, 2, 8, 8)
+    crops = random_crops(x, 3)
+    assert crops.shape == (64, 2, 3, 3)
+    step = crops[:, 1, :, 1:] - crops[:, 1, :, :-1]  # column index along each row: +1 everywhere, or -1 (flipped)
+    assert ((step == 1).all((1, 2)) | (step == -1).all((1, 2))).all() and (step == -1).any() and (step == 1).any()
+    assert (crops[:, 0, 1:] - crops[:, 0, :-1] == 1).all() and len(set(crops[:, 0, 0, 0].tolist())) > 1
+
+
+def test_decode_on_device_reads_the_resize_cache_but_never_writes_it(tmp_path):
+    device = ImageNetDataModule(str(IMAGENETTE), num_workers=0, cache_dir=str(tmp_path), decode_on_device=True)
+    device.setup()
+    data, _, path = device.val_set[0]
+    assert not list(tmp_path.rglob("*.jpg")) and data.numel() == Path(path).stat().st_size  # the original file
+    workers = ImageNetDataModule(str(IMAGENETTE), num_workers=0, cache_dir=str(tmp_path))
+    workers.setup()
+    workers.val_set[0]  # the worker path builds the cache
+    (cached,) = tmp_path.rglob("*.jpg")
+    assert device.val_set[0][0].numpy().tobytes() == cached.read_bytes()
+
+
+def test_decode_on_device_names_the_file_it_cannot_decode():
+    dm = ImageNetDataModule(str(IMAGENETTE), num_workers=0, resize_cache=False, decode_on_device=True)
+    dm.setup()
+    good = dm.val_set[0][0]
+    batch = ([good, torch.tensor([1, 2, 3], dtype=torch.uint8)], torch.tensor([0, 1]), ["good.JPEG", "bad.JPEG"])
+    with pytest.raises(UserError, match=r"cannot decode bad.JPEG \(Not a JPEG file.*\): remove or replace it"):
+        dm.decode_batch(batch, "val")
 
 
 def test_missing_imagenet_says_where_and_how(tmp_path):
