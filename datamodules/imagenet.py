@@ -71,9 +71,15 @@ def random_crops(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def collate_bytes(samples):
-    """Keep the JPEG byte tensors a list (their lengths differ) for one batched decode on the device."""
+    """The batch's JPEG bytes (lengths differ) packed into one flat uint8 tensor plus their lengths: one
+    shared-memory buffer per batch crosses from a worker (read_file's own tensors cannot be shared, and
+    one buffer per image would cost a file descriptor each). `unpack_bytes` splits it again."""
     data, labels, paths = zip(*samples)
-    return list(data), torch.tensor(labels), list(paths)
+    return torch.cat(data), torch.tensor([len(d) for d in data]), torch.tensor(labels), list(paths)
+
+
+def unpack_bytes(flat: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
+    return list(torch.split(flat, lengths.tolist()))
 
 
 class ResizedJpegs(Dataset):
@@ -289,8 +295,8 @@ class ImageNetDataModule(L.LightningDataModule):
     def transfer_batch_to_device(self, batch, device, dataloader_idx: int):
         if not self.decode_on_device:
             return super().transfer_batch_to_device(batch, device, dataloader_idx)
-        data, labels, paths = batch  # decode_jpeg takes its bytes from the CPU (`device` says where to decode)
-        return data, labels.to(device), paths
+        flat, lengths, labels, paths = batch  # decode_jpeg reads bytes on the CPU (`device` says where to decode)
+        return unpack_bytes(flat, lengths), labels.to(device), paths
 
     def _decode(self, data: list[torch.Tensor], paths: list[str], device: torch.device) -> list[torch.Tensor]:
         try:

@@ -89,3 +89,11 @@ def test_alexnet_ddp_two_processes_write_exactly_one_record(tmp_path):
     records = read_records(tmp_path / "results" / "runs.jsonl")
     assert len(records) == 1 and records[0]["hardware"]["devices"] == 2
     assert "test/center_error_pct" in records[0]["metrics"] and "test/top5_error_pct" in records[0]["metrics"]
+
+
+def test_alexnet_decoding_on_the_device_with_worker_processes(smoke_cfg, tmp_path):
+    """data.decode_on_device through Lightning's hooks, with workers handing JPEG bytes across processes."""
+    record = run(smoke_cfg("alexnet_imagenette", "data.decode_on_device=true", "data.num_workers=2"))
+    assert record["config"]["data"]["decode_on_device"] is True
+    assert "test/center_error_pct" in record["metrics"]
+    assert len(read_records(tmp_path / "results" / "runs.jsonl")) == 1
