@@ -5,7 +5,7 @@ ARGS   ?=
 SEEDS  ?= 1
 export DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: setup test test-all smoke report bench learning-curve alexnet-fig1 vit-scaling transformer-table3 translate clean
+.PHONY: setup test test-all smoke report bench learning-curve alexnet-fig1 alexnet-fig1-standardized vit-scaling transformer-table3 translate clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -25,6 +25,7 @@ smoke: $(PYTHON)  ## every experiment on a tiny subset, records outside results/
 
 # SEEDS=3 runs seeds 0,1,2 as a Hydra multirun (one record each; the report gives mean +- std)
 SEED_SWEEP = $(if $(filter-out 1,$(SEEDS)),--multirun seed=$(shell seq -s, 0 $$(($(SEEDS)-1))))
+SEED_ARG   = $(if $(filter-out 1,$(SEEDS)),seed=$(shell seq -s, 0 $$(($(SEEDS)-1))))
 
 reproduce-%: $(PYTHON)  ## make reproduce-lenet5 ARGS="trainer.max_epochs=3" SEEDS=3
 	$(PYTHON) scripts/train.py $(SEED_SWEEP) experiment=$* $(ARGS)
@@ -32,8 +33,11 @@ reproduce-%: $(PYTHON)  ## make reproduce-lenet5 ARGS="trainer.max_epochs=3" SEE
 learning-curve: $(PYTHON)  ## LeNet-5 test error against examples per class (multirun)
 	$(PYTHON) scripts/train.py --multirun experiment=lenet5_learning_curve $(ARGS)
 
-alexnet-fig1: $(PYTHON)  ## Krizhevsky et al. 2012 Fig. 1: the ReLU and the tanh net to 25% CIFAR-10 training error
-	$(PYTHON) scripts/train.py --multirun experiment=alexnet_cifar_relu,alexnet_cifar_tanh $(ARGS)
+alexnet-fig1: $(PYTHON)  ## Krizhevsky et al. 2012 Fig. 1: the ReLU and the tanh net to 25% CIFAR-10 training error (the paper's inputs and init)
+	$(PYTHON) scripts/train.py --multirun experiment=alexnet_fig1_relu,alexnet_fig1_tanh $(SEED_ARG) $(ARGS)
+
+alexnet-fig1-standardized: $(PYTHON)  ## the same pair with standardised inputs and PyTorch's init (a variant)
+	$(PYTHON) scripts/train.py --multirun experiment=alexnet_cifar_relu,alexnet_cifar_tanh $(SEED_ARG) $(ARGS)
 
 vit-scaling: $(PYTHON)  ## Dosovitskiy et al. 2020 in direction: a ViT and ResNet-20 of its size on 5k-50k CIFAR-10 images
 	$(PYTHON) scripts/train.py --multirun experiment=vit_data_scaling,cnn_data_scaling data.per_class=500,1000,2500,5000 $(ARGS)

@@ -84,11 +84,16 @@ def random_crop_flip(x: torch.Tensor, padding: int = 4, generator: torch.Generat
 
 class CIFAR10DataModule(InMemoryDataModule):
     def __init__(self, data_dir: str | None = None, cache_dir: str = ".cache", augment: bool = False,
-                 normalize: bool = True, download: bool = False, policy: str | None = None,
+                 normalize: bool | str = True, download: bool = False, policy: str | None = None,
                  policy_num_ops: int = 2, policy_magnitude: int = 9, policy_group: int = 8,
                  mixup_alpha: float = 0.0, cutmix_alpha: float = 0.0, **batching) -> None:
+        """`normalize`: true = per-channel mean and std on [0, 1] pixels; "centre" = the raw 0-255 values minus
+        the training set's mean image, the only preprocessing of Krizhevsky et al. 2012 (section 2); false = [0, 1]."""
         super().__init__(**batching)
+        if normalize not in (True, False, "centre"):
+            raise UserError(f"data.normalize={normalize!r} is not known: use true, false or centre")
         self.data_dir = data_dir or os.environ.get("DATA_DIR", "./data")
+        self.mean_image: torch.Tensor | None = None
         self.cache_dir, self.augment, self.normalize, self.download = cache_dir, augment, normalize, download
         check_count("policy_group", policy_group, allow_none=False)
         self.policy = policy_transform(policy, policy_num_ops, policy_magnitude)
@@ -98,12 +103,19 @@ class CIFAR10DataModule(InMemoryDataModule):
     def load(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         return load_cifar10(self.data_dir, self.cache_dir, train=train, download=self.download)
 
+    def setup(self, stage: str | None = None) -> None:
+        super().setup(stage)
+        if self.normalize == "centre" and self.mean_image is None:
+            self.mean_image = self.splits["train"][0].float().mean(0)  # (3, 32, 32), 0-255
+
     def to_model_input(self, images: torch.Tensor, train: bool = False) -> torch.Tensor:
         if self.policy is not None and train:
             images = in_groups(self.policy, images, self.policy_group)  # on uint8, as the policies expect
         x = images.float().div_(255)
         if self.augment and train:
             x = random_crop_flip(x)
+        if self.normalize == "centre":  # Krizhevsky et al. 2012, section 2: raw 0-255 values minus the mean image
+            return x.mul_(255).sub_(self.mean_image.to(x.device))
         if self.normalize:
             x = (x - channel_constant(MEAN, x.device)) / channel_constant(STD, x.device)
         return x

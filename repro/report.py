@@ -105,32 +105,39 @@ def is_smoke(record: dict[str, Any]) -> bool:
 
 # ---- claims measured across runs ---------------------------------------------------------------
 
-RELU, TANH = "alexnet_cifar_relu", "alexnet_cifar_tanh"
+# Fig. 1's ReLU/tanh pairs: the paper's inputs and init (the claim), and today's habits (a variant).
+FIG1_PAIRS = {"krizhevsky2012.relu_speedup": ("alexnet_fig1_relu", "alexnet_fig1_tanh"),
+              "krizhevsky2012.relu_speedup_standardized": ("alexnet_cifar_relu", "alexnet_cifar_tanh")}
+FIG1_EXPERIMENTS = tuple(name for pair in FIG1_PAIRS.values() for name in pair)
 
 
-def _epochs_to_target(records: list[dict[str, Any]], experiment: str) -> list[float]:
-    return [r["time_to_target"]["epoch"] for r in records
-            if r["experiment"] == experiment and (r.get("time_to_target") or {}).get("reached")]
+def _epochs_to_target(record: dict[str, Any]) -> float | None:
+    target = record.get("time_to_target") or {}
+    return target["epoch"] if target.get("reached") else None
 
 
-def relu_speedup(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[float]]:
+def relu_speedup(records: list[dict[str, Any]], relu_name: str, tanh_name: str
+                 ) -> tuple[list[dict[str, Any]], list[float]]:
     """Fig. 1: epochs the tanh net needs to reach 25% training error over the ReLU net's (per seed)."""
-    relu = {r["seed"]: r for r in records if r["experiment"] == RELU}
-    tanh = {r["seed"]: r for r in records if r["experiment"] == TANH}
+    relu = {r["seed"]: r for r in records if r["experiment"] == relu_name}
+    tanh = {r["seed"]: r for r in records if r["experiment"] == tanh_name}
     used, ratios = [], []
     for seed in sorted(relu.keys() & tanh.keys()):
-        pair = [relu[seed], tanh[seed]]
-        used += pair
-        relu_epochs, tanh_epochs = _epochs_to_target([pair[0]], RELU), _epochs_to_target([pair[1]], TANH)
+        used += [relu[seed], tanh[seed]]
+        relu_epochs, tanh_epochs = _epochs_to_target(relu[seed]), _epochs_to_target(tanh[seed])
         if relu_epochs and tanh_epochs:
-            ratios.append(tanh_epochs[0] / relu_epochs[0])
+            ratios.append(tanh_epochs / relu_epochs)
         elif relu_epochs:  # tanh never got there within its epochs: the ratio is at least this
-            ratios.append(pair[1]["metrics"]["epochs"] / relu_epochs[0])
+            ratios.append(tanh[seed]["metrics"]["epochs"] / relu_epochs)
     return used, ratios
 
 
+def _speedup_of(relu_name: str, tanh_name: str):
+    return lambda records: relu_speedup(records, relu_name, tanh_name)
+
+
 # Claims whose measurement needs several runs: claim id -> (experiment label, function of all records).
-DERIVED = {"krizhevsky2012.relu_speedup": (f"{RELU} + {TANH}", relu_speedup)}
+DERIVED = {claim: (f"{relu} + {tanh}", _speedup_of(relu, tanh)) for claim, (relu, tanh) in FIG1_PAIRS.items()}
 DERIVED.update(vit_report.DERIVED)  # the ViT-vs-CNN data-scaling directions
 DERIVED.update(transformer_report.DERIVED)  # the Transformer's Table 3 directions
 
@@ -265,7 +272,7 @@ def standin_table(records: list[dict[str, Any]]) -> list[str]:
     lines = [[r["experiment"], r.get("seed", "?"), fmt((r.get("metrics") or {}).get("epochs")),
               *[fmt((r.get("metrics") or {}).get(k)) for k in keys], fmt_duration(r.get("wall_time_s")), _hardware([r])]
              for r in records if not r.get("claims")
-             and r["experiment"] not in (RELU, TANH, LEARNING_CURVE, *vit_report.EXPERIMENTS,
+             and r["experiment"] not in (*FIG1_EXPERIMENTS, LEARNING_CURVE, *vit_report.EXPERIMENTS,
                                          *transformer_report.EXPERIMENTS)]
     if not lines:
         return ["", "No stand-in runs."]
@@ -394,23 +401,35 @@ def plot_learning_curve(records: list[dict[str, Any]], claims: dict[str, Claim],
     return True
 
 
+FIG1_TITLES = {"krizhevsky2012.relu_speedup": "the paper's inputs and init",
+               "krizhevsky2012.relu_speedup_standardized": "standardised inputs, PyTorch init"}
+
+
 def plot_relu_tanh(records: list[dict[str, Any]], path: Path) -> bool:
-    """Training error against epochs for the ReLU and tanh nets, like the paper's Fig. 1."""
-    curves = [(r, [h for h in r["time_to_target"]["history"] if h[0] <= (r["time_to_target"]["epoch"] or h[0])])
-              for r in records if r["experiment"] in (RELU, TANH) and (r.get("time_to_target") or {}).get("history")]
-    if not curves:
+    """Training error against epochs for the ReLU and tanh nets, like the paper's Fig. 1: one panel per pair."""
+    panels = []
+    for claim, (relu_name, tanh_name) in FIG1_PAIRS.items():
+        curves = [(r, [h for h in r["time_to_target"]["history"] if h[0] <= (r["time_to_target"]["epoch"] or h[0])])
+                  for r in records if r["experiment"] in (relu_name, tanh_name)
+                  and (r.get("time_to_target") or {}).get("history")]
+        if curves:
+            panels.append((FIG1_TITLES[claim], relu_name, curves))
+    if not panels:
         return False
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.add_subplot()
-    for record, history in curves:
-        relu = record["experiment"] == RELU
-        ax.plot([h[0] for h in history], [h[1] for h in history], linestyle="-" if relu else "--",
-                color="tab:blue" if relu else "tab:orange", label=f"{'ReLU' if relu else 'tanh'} (seed {record['seed']})")
-    ax.axhline(25, color="grey", linestyle=":", label="25% training error")
-    ax.set_xlabel("epochs")
-    ax.set_ylabel("CIFAR-10 training error (%)")
-    ax.set_title("Krizhevsky et al. 2012, Fig. 1: four-layer CNN, ReLU vs tanh")
-    ax.legend(fontsize="small")
+    fig = Figure(figsize=(6.5 * len(panels), 4.5))
+    for i, (title, relu_name, curves) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        for record, history in curves:
+            relu = record["experiment"] == relu_name
+            ax.plot([h[0] for h in history], [h[1] for h in history], linestyle="-" if relu else "--",
+                    color="tab:blue" if relu else "tab:orange",
+                    label=f"{'ReLU' if relu else 'tanh'} (seed {record['seed']})")
+        ax.axhline(25, color="grey", linestyle=":", label="25% training error")
+        ax.set_xlabel("epochs")
+        ax.set_ylabel("CIFAR-10 training error (%)")
+        ax.set_title(title, fontsize="medium")
+        ax.legend(fontsize="small")
+    fig.suptitle("Krizhevsky et al. 2012, Fig. 1: four-layer CNN, ReLU vs tanh")
     _save_png(fig, path)
     return True
 
