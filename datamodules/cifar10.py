@@ -111,11 +111,12 @@ class CIFAR10DataModule(InMemoryDataModule):
     def to_model_input(self, images: torch.Tensor, train: bool = False) -> torch.Tensor:
         if self.policy is not None and train:
             images = in_groups(self.policy, images, self.policy_group)  # on uint8, as the policies expect
-        x = images.float().div_(255)
+        centre = self.normalize == "centre"  # Krizhevsky et al. 2012, section 2: raw 0-255 values minus the mean image
+        x = images.float() if centre else images.float().div_(255)
         if self.augment and train:
             x = random_crop_flip(x)
-        if self.normalize == "centre":  # Krizhevsky et al. 2012, section 2: raw 0-255 values minus the mean image
-            return x.mul_(255).sub_(self.mean_image.to(x.device))
+        if centre:
+            return x.sub_(self.mean_image.to(x.device))
         if self.normalize:
             x = (x - channel_constant(MEAN, x.device)) / channel_constant(STD, x.device)
         return x

@@ -1,9 +1,11 @@
 """CIFAR-10 from the JPEG copy: decoded once, cached, batched augmentation; the Fig. 1 net."""
 
+import pytest
 import torch
 
 from datamodules.cifar10 import CIFAR10DataModule, load_cifar10, random_crop_flip
 from models.nets.convnet import FourLayerConvNet
+from repro.errors import UserError
 from tests.conftest import FIXTURES
 
 
@@ -43,3 +45,28 @@ def test_fig1_net_shapes_and_activations():
         net = FourLayerConvNet(activation)
         assert net(torch.zeros(4, 3, 32, 32)).shape == (4, 10)
     assert any(isinstance(m, torch.nn.Tanh) for m in FourLayerConvNet("tanh").modules())
+
+
+def test_centre_is_raw_pixels_minus_the_mean_image(tmp_path):
+    """Krizhevsky et al. 2012, section 2: the centred raw RGB values, nothing else."""
+    dm = CIFAR10DataModule(data_dir=str(FIXTURES), cache_dir=str(tmp_path), normalize="centre")
+    dm.setup()
+    images = dm.splits["train"][0]
+    x = dm.to_model_input(images)
+    assert torch.allclose(x.mean(0), torch.zeros(3, 32, 32), atol=1e-3)  # every pixel centred over the training set
+    assert torch.allclose(x[0], images[0].float() - images.float().mean(0))  # and not rescaled: 0-255 units
+    assert 30 < float(x.std()) < 100
+    with pytest.raises(UserError, match="data.normalize='zscore' is not known"):
+        CIFAR10DataModule(data_dir=str(FIXTURES), cache_dir=str(tmp_path), normalize="zscore")
+
+
+def test_fig1_net_paper_init_is_gaussian_001_with_zero_biases():
+    torch.manual_seed(0)
+    net = FourLayerConvNet("tanh", init="paper")
+    weights = torch.cat([m.weight.flatten() for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))])
+    assert abs(float(weights.std()) - 0.01) < 0.0005 and abs(float(weights.mean())) < 0.0005
+    assert all(float(m.bias.abs().max()) == 0 for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    torch_init = FourLayerConvNet("tanh", init="torch")
+    assert float(torch_init.features[0].weight.std()) > 0.05  # PyTorch's default: about 1/sqrt(3 * 75)
+    with pytest.raises(UserError, match="init='xavier'"):
+        FourLayerConvNet("relu", init="xavier")
