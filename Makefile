@@ -24,8 +24,8 @@ smoke: $(PYTHON)  ## every experiment on a tiny subset, records outside results/
 	$(PYTHON) scripts/smoke.py
 
 # SEEDS=3 runs seeds 0,1,2 as a Hydra multirun (one record each; the report gives mean +- std)
-SEED_SWEEP = $(if $(filter-out 1,$(SEEDS)),--multirun seed=$(shell seq -s, 0 $$(($(SEEDS)-1))))
 SEED_ARG   = $(if $(filter-out 1,$(SEEDS)),seed=$(shell seq -s, 0 $$(($(SEEDS)-1))))
+SEED_SWEEP = $(if $(SEED_ARG),--multirun $(SEED_ARG))
 
 reproduce-%: $(PYTHON)  ## make reproduce-lenet5 ARGS="trainer.max_epochs=3" SEEDS=3
 	$(PYTHON) scripts/train.py $(SEED_SWEEP) experiment=$* $(ARGS)

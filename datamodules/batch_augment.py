@@ -19,6 +19,19 @@ from repro.errors import UserError
 POLICIES = ("autoaugment", "randaugment")
 
 
+def random_crops(x: torch.Tensor, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A random size x size crop of every image of (N, C, H, W), each flipped with probability 1/2: one
+    gather for the batch (the flip is a reversed column index)."""
+    n, _, height, width = x.shape
+    top = torch.randint(0, height - size + 1, (n, 1, 1), generator=generator, device=x.device)
+    left = torch.randint(0, width - size + 1, (n, 1, 1), generator=generator, device=x.device)
+    step = torch.arange(size, device=x.device)
+    flip = torch.rand(n, 1, 1, generator=generator, device=x.device) < 0.5
+    columns = left + torch.where(flip, size - 1 - step, step)
+    rows = top + step[:, None]
+    return x.permute(0, 2, 3, 1)[torch.arange(n, device=x.device)[:, None, None], rows, columns].permute(0, 3, 1, 2)
+
+
 def policy_transform(policy: str | None, num_ops: int = 2, magnitude: int = 9) -> v2.Transform | None:
     """The v2 transform for `policy` ('autoaugment', 'randaugment' or None)."""
     if policy is None:

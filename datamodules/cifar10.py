@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torchvision.datasets import CIFAR10
 from torchvision.io import decode_jpeg
 
-from datamodules.batch_augment import in_groups, mix_transform, policy_transform
+from datamodules.batch_augment import in_groups, mix_transform, policy_transform, random_crops
 from datamodules.in_memory import InMemoryDataModule, channel_constant, check_count
 from repro.errors import UserError
 
@@ -69,17 +69,8 @@ def load_cifar10(data_dir: str | Path, cache_dir: str | Path, train: bool,
 
 
 def random_crop_flip(x: torch.Tensor, padding: int = 4, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random `size` crops of the reflect-padded batch and random horizontal flips, all batched."""
-    n, _, h, w = x.shape
-    padded = F.pad(x, (padding,) * 4, mode="reflect")
-    dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator, device=x.device)
-    dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator, device=x.device)
-    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
-    cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
-    crops = padded[torch.arange(n, device=x.device)[:, None, None, None],
-                   torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols]
-    flip = torch.rand(n, generator=generator, device=x.device) < 0.5
-    return torch.where(flip[:, None, None, None], crops.flip(3), crops)
+    """Random crops of the reflect-padded (square) batch at the original size, and random horizontal flips."""
+    return random_crops(F.pad(x, (padding,) * 4, mode="reflect"), x.shape[-1], generator)
 
 
 class CIFAR10DataModule(InMemoryDataModule):
@@ -116,7 +107,9 @@ class CIFAR10DataModule(InMemoryDataModule):
         if self.augment and train:
             x = random_crop_flip(x)
         if centre:
-            return x.sub_(self.mean_image.to(x.device))
+            if self.mean_image.device != x.device:
+                self.mean_image = self.mean_image.to(x.device)
+            return x.sub_(self.mean_image)
         if self.normalize:
             x = (x - channel_constant(MEAN, x.device)) / channel_constant(STD, x.device)
         return x

@@ -27,6 +27,7 @@ from torchvision.datasets import DatasetFolder
 from torchvision.io import ImageReadMode, decode_image, decode_jpeg, encode_jpeg, read_file
 from torchvision.transforms import v2
 
+from datamodules.batch_augment import random_crops
 from datamodules.in_memory import channel_constant, check_count
 from repro.errors import UserError
 
@@ -55,19 +56,6 @@ class TenCrops:
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
         return torch.stack(v2.functional.ten_crop(image, [self.size, self.size]))
-
-
-def random_crops(x: torch.Tensor, size: int) -> torch.Tensor:
-    """A random size x size crop of every image of (N, C, H, W), each flipped with probability 1/2: one
-    gather for the batch (the flip is a reversed column index)."""
-    n, _, height, width = x.shape
-    top = torch.randint(0, height - size + 1, (n, 1, 1), device=x.device)
-    left = torch.randint(0, width - size + 1, (n, 1, 1), device=x.device)
-    step = torch.arange(size, device=x.device)
-    flip = torch.rand(n, 1, 1, device=x.device) < 0.5
-    columns = left + torch.where(flip, size - 1 - step, step)
-    rows = top + step[:, None]
-    return x.permute(0, 2, 3, 1)[torch.arange(n, device=x.device)[:, None, None], rows, columns].permute(0, 3, 1, 2)
 
 
 def collate_bytes(samples):

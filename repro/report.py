@@ -14,6 +14,7 @@ import statistics
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -132,12 +133,9 @@ def relu_speedup(records: list[dict[str, Any]], relu_name: str, tanh_name: str
     return used, ratios
 
 
-def _speedup_of(relu_name: str, tanh_name: str):
-    return lambda records: relu_speedup(records, relu_name, tanh_name)
-
-
 # Claims whose measurement needs several runs: claim id -> (experiment label, function of all records).
-DERIVED = {claim: (f"{relu} + {tanh}", _speedup_of(relu, tanh)) for claim, (relu, tanh) in FIG1_PAIRS.items()}
+DERIVED = {claim: (f"{relu} + {tanh}", partial(relu_speedup, relu_name=relu, tanh_name=tanh))
+           for claim, (relu, tanh) in FIG1_PAIRS.items()}
 DERIVED.update(vit_report.DERIVED)  # the ViT-vs-CNN data-scaling directions
 DERIVED.update(transformer_report.DERIVED)  # the Transformer's Table 3 directions
 

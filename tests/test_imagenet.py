@@ -6,7 +6,8 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from datamodules.imagenet import EIGVAL, EIGVEC, ImageNetDataModule, pca_lighting, random_crops
+from datamodules.batch_augment import random_crops
+from datamodules.imagenet import EIGVAL, EIGVEC, ImageNetDataModule, pca_lighting
 from models.classifier import Classifier
 from models.nets.alexnet import AlexNet
 from repro.errors import UserError
