@@ -45,9 +45,39 @@ def test_c3_gradient_reaches_only_connected_kernels():
     assert net.c3.weight.grad.abs().sum() > 0
 
 
+def test_subsampling_is_coefficient_times_2x2_sum_plus_bias_then_squashing():
+    # Section II-B: "the four inputs ... are added, then multiplied by a trainable coefficient, and
+    # added to a trainable bias"; checked against that definition, values and gradients.
+    s2 = LeNet5().s2
+    with torch.no_grad():
+        s2.coefficient.copy_(torch.linspace(-0.6, 0.9, 6))
+        s2.bias.copy_(torch.linspace(0.3, -0.2, 6))
+    x = torch.randn(3, 6, 28, 28, requires_grad=True)
+    block_sum = x.unfold(2, 2, 2).unfold(3, 2, 2).sum(dim=(-1, -2))
+    expected = lecun_tanh(block_sum * s2.coefficient.view(1, -1, 1, 1) + s2.bias.view(1, -1, 1, 1))
+    got = s2(x)
+    assert got.shape == (3, 6, 14, 14)
+    assert torch.allclose(got, expected, atol=1e-6)
+    weights = torch.randn_like(got)
+    grads = torch.autograd.grad((got * weights).sum(), [x, s2.coefficient, s2.bias])
+    expected_grads = torch.autograd.grad((expected * weights).sum(), [x, s2.coefficient, s2.bias])
+    for g, e in zip(grads, expected_grads):
+        assert torch.allclose(g, e, atol=1e-4)
+
+
 def test_squashing_function_constants():
     # f(a) = 1.7159 tanh(2a/3): f(1) = 1 and f(-1) = -1 (appendix A)
     assert torch.allclose(lecun_tanh(torch.tensor([1.0, -1.0])), torch.tensor([1.0, -1.0]), atol=1e-3)
+
+
+def test_squashing_function_gradient_is_exact():
+    # the hand-written backward pass against autograd's derivative of 1.7159 tanh(2a/3), in float64
+    a = torch.randn(4, 6, 7, 7, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lecun_tanh, (a,))
+    reference = 1.7159 * torch.tanh(a * (2.0 / 3.0))
+    assert torch.allclose(lecun_tanh(a), reference)
+    with torch.no_grad():
+        assert torch.allclose(lecun_tanh(a), reference)
 
 
 def test_rbf_centres_are_ten_7x12_bitmaps_of_plus_minus_one():
