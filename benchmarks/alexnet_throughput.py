@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 from benchmarks.common import report_ratio
+from repro.allocator import keep_freed_memory
 from repro.compose import compose_experiment
 from repro.meter import RunMeter, synchronize
 
@@ -90,6 +91,7 @@ def pipeline_throughputs(data_dir: str, batch: int, batches: int, workers: int) 
 
 
 def main() -> None:
+    keep_freed_memory()  # as scripts/train.py does; both loops share it
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=None, help="default: 128 on a GPU, 16 on a CPU")
     parser.add_argument("--steps", type=int, default=None, help="default: 50 on a GPU, 4 on a CPU")

@@ -18,6 +18,7 @@ from hydra.utils import instantiate
 
 from benchmarks.common import report_ratio
 from models.losses import lecun_map_loss
+from repro.allocator import keep_freed_memory
 from repro.compose import compose_experiment
 from repro.meter import RunMeter
 
@@ -63,6 +64,7 @@ def plain_throughput(cfg, steps: int) -> float:
 
 
 def main() -> None:
+    keep_freed_memory()  # as scripts/train.py does; both loops share it
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="training steps for each of the two loops")
     parser.add_argument("--rounds", type=int, default=3, help="alternating plain/suite measurements")

@@ -21,6 +21,7 @@ from hydra.utils import instantiate
 from benchmarks.common import report_ratio
 from datamodules.token_batches import TokenBatches
 from models.nets.transformer import PAD
+from repro.allocator import keep_freed_memory
 from repro.compose import compose_experiment
 from repro.meter import RunMeter, synchronize
 
@@ -73,6 +74,7 @@ def plain_throughput(cfg, steps: int, device: torch.device) -> float:
 
 
 def main() -> None:
+    keep_freed_memory()  # as scripts/train.py does; both loops share it
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="measured training steps for each of the two loops")
     parser.add_argument("--rounds", type=int, default=3, help="alternating plain/suite measurements")

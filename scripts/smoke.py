@@ -5,12 +5,14 @@ import sys
 import time
 import warnings
 
+from repro.allocator import keep_freed_memory
 from repro.compose import compose_experiment, experiment_names, smoke_overrides
 from repro.pipeline import run
 
 
 def main() -> int:
     warnings.filterwarnings("ignore")
+    keep_freed_memory()  # as scripts/train.py does
     failed = []
     for name in experiment_names():
         started = time.perf_counter()

@@ -1,5 +1,6 @@
 """Paper facts about the LeNet family (LeCun et al. 1998, section II-B, Table I, appendix A)."""
 
+import pytest
 import torch
 
 from models.nets.lenet import C3_TABLE, LeNet1, LeNet4, LeNet5, LeNet5Modern, digit_codes, lecun_tanh
@@ -26,6 +27,21 @@ def test_lenet5_layer_shapes_follow_section_2b():
     assert s4.shape == (3, 16, 5, 5)
     assert net.c5(s4).shape == (3, 120, 1, 1)
     assert net(x).shape == (3, 10)
+
+
+@pytest.mark.parametrize("size", [5, 7])  # 32x32 input gives 5x5 S4 maps; a larger input, larger maps
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_c5_matrix_product_is_the_convolution(size, memory_format):
+    net = LeNet5().to(memory_format=memory_format)
+    s4 = torch.randn(3, 16, size, size).contiguous(memory_format=memory_format).requires_grad_()
+    got, expected = net.convolve_c5(s4), net.c5(s4)
+    assert got.shape == expected.shape == (3, 120, size - 4, size - 4)
+    assert torch.allclose(got, expected, atol=1e-5)
+    weights = torch.randn_like(expected)
+    grads = torch.autograd.grad((got * weights).sum(), [s4, net.c5.weight, net.c5.bias])
+    expected_grads = torch.autograd.grad((expected * weights).sum(), [s4, net.c5.weight, net.c5.bias])
+    for g, e in zip(grads, expected_grads):
+        assert torch.allclose(g, e, atol=1e-4)
 
 
 def test_c3_follows_table_1():
@@ -78,6 +94,15 @@ def test_squashing_function_gradient_is_exact():
     assert torch.allclose(lecun_tanh(a), reference)
     with torch.no_grad():
         assert torch.allclose(lecun_tanh(a), reference)
+
+
+def test_squashing_function_is_accurate_in_float32_and_saturates():
+    # computed through 2 sigmoid(2z) - 1 for speed: within 1e-6 of tanh over the whole range, and
+    # exactly +-A far out (no inf or nan from exp overflow)
+    a = torch.cat([torch.linspace(-30, 30, 100_001), torch.tensor([-1e30, 1e30])])
+    reference = 1.7159 * torch.tanh(a.double() * (2.0 / 3.0))
+    assert (lecun_tanh(a).double() - reference).abs().max() < 1e-6
+    assert lecun_tanh(torch.tensor([-1e30, 1e30])).tolist() == pytest.approx([-1.7159, 1.7159], abs=1e-6)
 
 
 def test_rbf_centres_are_ten_7x12_bitmaps_of_plus_minus_one():

@@ -55,11 +55,16 @@ class _LeCunTanh(torch.autograd.Function):
     """f(a) = A tanh(S a) in one buffer, keeping only f(a) for the backward pass, whose derivative
     f'(a) = A S (1 - tanh^2) = (S / A)(A^2 - f^2) needs nothing else. Autograd's version of the
     three-op expression allocates three activation-sized tensors each way; on a 2-core CPU these
-    passes over LeNet-5's C1 maps cost more than C1's convolution."""
+    passes over LeNet-5's C1 maps cost more than C1's convolution.
+
+    tanh is computed as tanh(z) = 2 sigmoid(2z) - 1: PyTorch's CPU tanh kernel is accurate to 1 ulp
+    and 4x slower than its sigmoid on this project's AVX2 machine (1.5 against 0.36 ms for one batch
+    of C1 maps). The identity costs 3e-7 of absolute accuracy in float32, far below what training
+    notices."""
 
     @staticmethod
     def forward(ctx, a: torch.Tensor) -> torch.Tensor:
-        y = a.mul(SQUASH_S).tanh_().mul_(SQUASH_A)
+        y = a.mul(2 * SQUASH_S).sigmoid_().mul_(2 * SQUASH_A).sub_(SQUASH_A)
         ctx.save_for_backward(y)
         return y
 
@@ -173,8 +178,16 @@ class LeNet5(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.s2(lecun_tanh(self.c1(x)))
         x = self.s4(lecun_tanh(self.c3(x)))
-        x = lecun_tanh(self.c5(x)).flatten(1)
+        x = lecun_tanh(self.convolve_c5(x)).flatten(1)
         return lecun_tanh(self.f6(x))
+
+    def convolve_c5(self, x: torch.Tensor) -> torch.Tensor:
+        """On 32x32 input, S4's maps are 5x5 like C5's kernels, so each C5 unit sees all of them and
+        the convolution is a matrix product (the paper keeps the name "convolutional" for larger
+        inputs, section II-B). F.linear does it with a third of conv2d's time on a CPU."""
+        if x.shape[-2:] != self.c5.kernel_size:
+            return self.c5(x)
+        return F.linear(x.flatten(1), self.c5.weight.flatten(1), self.c5.bias)[:, :, None, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return -self.rbf(self.features(x))
