@@ -14,6 +14,14 @@ from torchmetrics.classification import MulticlassAccuracy
 from models.losses import lecun_map_loss
 
 
+def error_pct(accuracy: torch.Tensor) -> torch.Tensor:
+    """100 (1 - accuracy), rounded to 1e-4 points. torchmetrics returns accuracy in float32, which turns
+    95 mistakes in 10,000 into 0.9500027%: a run that meets a paper's 0.95% exactly would read as
+    missing it. 1e-4 points is far above float32's noise and below one mistake in any test set here
+    (0.002 points on ImageNet's 50,000)."""
+    return torch.round(100 * (1 - accuracy.double()), decimals=4)
+
+
 class Classifier(L.LightningModule):
     def __init__(self, net: torch.nn.Module, optimizer: Callable, scheduler: Callable | None = None,
                  scheduler_interval: str = "epoch", scheduler_monitor: str | None = None,
@@ -89,7 +97,7 @@ class Classifier(L.LightningModule):
         self._evaluate(batch, (self.val_accuracy,), "val")
 
     def on_validation_epoch_end(self) -> None:
-        self.log("val/error_pct", 100 * (1 - self.val_accuracy.compute()))
+        self.log("val/error_pct", error_pct(self.val_accuracy.compute()))
         self.val_accuracy.reset()
 
     def test_step(self, batch, batch_idx: int) -> None:
@@ -110,7 +118,7 @@ class Classifier(L.LightningModule):
                  "test/center_error_pct": self.center_accuracy, "test/center_top5_error_pct": self.center_top5}
         for name, metric in named.items():
             if metric is not None and metric.update_count:
-                self.log(name, 100 * (1 - metric.compute()))
+                self.log(name, error_pct(metric.compute()))
                 metric.reset()
 
     def configure_optimizers(self):

@@ -4,7 +4,10 @@ import json
 import multiprocessing as mp
 
 import pytest
+import torch
+from torchmetrics.classification import MulticlassAccuracy
 
+from models.classifier import error_pct
 from repro.claims import Claim, evaluate, load_claims
 from repro.errors import UserError
 from repro.records import append_record, read_records
@@ -94,3 +97,16 @@ def test_commit_is_dirty_for_code_changes_but_not_for_appended_records(tmp_path)
     assert not git_commit(tmp_path).endswith("-dirty")
     (tmp_path / "a.py").write_text("x = 2\n")
     assert git_commit(tmp_path).endswith("-dirty")
+
+
+def test_an_error_exactly_at_the_papers_number_is_reproduced():
+    # 95 mistakes in 10,000 is 0.95% exactly; torchmetrics' float32 accuracy alone makes it 0.9500027%
+    labels = torch.zeros(10_000, dtype=torch.long)
+    predictions = labels.clone()
+    predictions[:95] = 1
+    accuracy = MulticlassAccuracy(10, average="micro")
+    accuracy.update(torch.nn.functional.one_hot(predictions, 10).float(), labels)
+    assert 100 * (1 - accuracy.compute().item()) > 0.95  # the float32 artefact this guards against
+    measured = error_pct(accuracy.compute()).item()
+    assert measured == pytest.approx(0.95, abs=1e-12)
+    assert load_claims("results/claims.yaml")["lecun1998.lenet5"].verdict(measured) == "reproduced"
