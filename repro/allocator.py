@@ -3,7 +3,7 @@
 glibc's malloc serves blocks over its mmap threshold (128 KiB, raised as it goes) with fresh mmap
 pages and returns them on free. A training step of a small net on a CPU allocates and frees the
 same activation-sized blocks (LeNet-5's C1 maps are 2.4 MB at batch 128) every step, so each step
-page-faults them in again: 2,000-3,000 minor faults a step, 25-30% of LeNet-5's step time on this
+page-faults them in again: 2,000-3,000 minor faults a step, 21-27% of LeNet-5's step time on this
 project's 2-core machine. Raising the mmap threshold to its ceiling and disabling the trim keeps
 those blocks on malloc's free lists. (jemalloc or tcmalloc via LD_PRELOAD do the same, but need a
 package and an environment variable set before Python starts.)
