@@ -20,8 +20,8 @@ test: $(PYTHON)  ## the fast suite (CI runs this)
 test-all: $(PYTHON)
 	$(PYTHON) -m pytest -q
 
-smoke: $(PYTHON)  ## every experiment on a tiny subset, records outside results/
-	$(PYTHON) scripts/smoke.py
+smoke: $(PYTHON)  ## every experiment on a tiny subset, records outside results/ (ARGS="trainer=gpu" on a GPU)
+	$(PYTHON) scripts/smoke.py $(ARGS)
 
 # SEEDS=3 runs seeds 0,1,2 as a Hydra multirun (one record each; the report gives mean +- std)
 SEED_ARG   = $(if $(filter-out 1,$(SEEDS)),seed=$(shell seq -s, 0 $$(($(SEEDS)-1))))

@@ -1,5 +1,6 @@
 """Every experiment config, shrunk by debug=smoke, run in this one process (imports paid once).
-Records go to outputs/smoke/results, never to results/. Exits 1 if any experiment fails."""
+Records go to outputs/smoke/results, never to results/. Exits 1 if any experiment fails.
+Arguments are extra Hydra overrides for every experiment: `make smoke ARGS="trainer=gpu"`."""
 
 import sys
 import time
@@ -13,11 +14,11 @@ from repro.pipeline import run
 def main() -> int:
     warnings.filterwarnings("ignore")
     keep_freed_memory()  # as scripts/train.py does
-    failed = []
+    failed, extra = [], sys.argv[1:]
     for name in experiment_names():
         started = time.perf_counter()
         try:
-            run(compose_experiment(name, f"outputs/smoke/{name}", [*smoke_overrides(name), "paths.results_dir=outputs/smoke/results"]))
+            run(compose_experiment(name, f"outputs/smoke/{name}", [*smoke_overrides(name), "paths.results_dir=outputs/smoke/results", *extra]))
             print(f"smoke {name}: ok in {time.perf_counter() - started:.1f} s")
         except Exception as error:  # report every experiment, then fail
             failed.append(name)

@@ -99,6 +99,15 @@ def test_commit_is_dirty_for_code_changes_but_not_for_appended_records(tmp_path)
     assert git_commit(tmp_path).endswith("-dirty")
 
 
+def test_commit_outside_git_is_what_the_sender_said(tmp_path, monkeypatch):
+    from repro.environment import git_commit
+
+    monkeypatch.delenv("REPRO_GIT_COMMIT", raising=False)
+    assert git_commit(tmp_path) == "unknown"
+    monkeypatch.setenv("REPRO_GIT_COMMIT", "abc123-dirty")
+    assert git_commit(tmp_path) == "abc123-dirty"
+
+
 def test_an_error_exactly_at_the_papers_number_is_reproduced():
     # 95 mistakes in 10,000 is 0.95% exactly; torchmetrics' float32 accuracy alone makes it 0.9500027%
     labels = torch.zeros(10_000, dtype=torch.long)
