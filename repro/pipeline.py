@@ -137,7 +137,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         **meter.record_fields(),
         "achieved_tflops": achieved_tflops(meter),
         "projected": project_time(cfg.get("project_time"), meter.samples_per_s),
-        "hardware": hardware(str(cfg.trainer.get("accelerator", "cpu")), trainer.num_devices, trainer.num_nodes),
+        # the device the run used, not the config's word for it ("auto" on a GPU is a GPU run)
+        "hardware": hardware(trainer.strategy.root_device.type, trainer.num_devices, trainer.num_nodes),
         "precision": str(trainer.precision),
         "software": versions,
         "torch": versions["torch"],
