@@ -31,15 +31,17 @@ def hardware(accelerator: str, devices: int, num_nodes: int = 1) -> dict[str, ob
 
 def git_commit(root: str | Path = ".") -> str:
     """HEAD's sha, suffixed '-dirty' when tracked files differ from it. The records file itself does not
-    count: the runs before this one in a multirun have appended to it. Outside git (a copy of the tree
-    sent to another machine, say) it is $REPRO_GIT_COMMIT as the sender set it, else 'unknown'."""
+    count: the runs before this one in a multirun have appended to it. $REPRO_GIT_COMMIT, when set, wins:
+    a copy of the tree sent to another machine may carry no .git, or a stale one. 'unknown' outside git."""
+    if os.environ.get("REPRO_GIT_COMMIT"):
+        return os.environ["REPRO_GIT_COMMIT"]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
                                 ":(exclude)results/runs.jsonl"], cwd=root,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return os.environ.get("REPRO_GIT_COMMIT", "unknown")
+        return "unknown"
     return sha + ("-dirty" if dirty else "")
 
 

@@ -42,7 +42,8 @@ VERDICT_COLOURS = {"reproduced": "tab:green", "within tolerance": "tab:orange", 
 
 @dataclass
 class Row:
-    """One line of the main table: a claim and the records of one experiment that answer it."""
+    """One line of the main table: a claim and the records of one experiment, on one kind of hardware,
+    that answer it (a GPU run is never averaged with CPU runs)."""
     claim: Claim
     experiment: str  # "—" when no record answers the claim
     records: list[dict[str, Any]]
@@ -150,16 +151,18 @@ def collect_rows(claims: dict[str, Claim], records: list[dict[str, Any]]) -> tup
             if claim is None:
                 unknown.add(str(entry.get("id")))
                 continue
-            row = answers.setdefault((claim.id, record["experiment"]), Row(claim, record["experiment"], [], []))
+            key = (claim.id, record["experiment"], _hardware([record]))
+            row = answers.setdefault(key, Row(claim, record["experiment"], [], []))
             row.records.append(record)
             row.measured.append(entry.get("measured"))
     for claim_id, (label, derive) in DERIVED.items():
         used, values = derive(records)
         if claim_id in claims and used:
-            answers[(claim_id, label)] = Row(claims[claim_id], label, used, values)
+            answers[(claim_id, label, _hardware(used))] = Row(claims[claim_id], label, used, values)
     rows = []
     for claim_id, claim in claims.items():
-        mine = sorted((r for (cid, _), r in answers.items() if cid == claim_id), key=lambda r: r.experiment)
+        mine = sorted((r for (cid, *_), r in answers.items() if cid == claim_id),  # most runs first
+                      key=lambda r: (r.experiment, -len(r.records), _hardware(r.records)))
         rows.extend(mine or [Row(claim, "—", [], [])])
     return rows, unknown
 
@@ -290,12 +293,12 @@ def mlperf_mean(seconds: list[float]) -> float | None:
 
 def target_table(records: list[dict[str, Any]]) -> list[str]:
     """Per experiment with a target: how many runs met it, at which epoch and after how long."""
-    by_experiment: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_experiment: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         if record.get("time_to_target"):
-            by_experiment[record["experiment"]].append(record)
+            by_experiment[(record["experiment"], _hardware([record]))].append(record)
     lines = []
-    for experiment, runs in sorted(by_experiment.items()):
+    for (experiment, _), runs in sorted(by_experiment.items()):
         targets = [r["time_to_target"] for r in runs]
         met = [t for t in targets if t.get("reached")]
         lines.append([experiment, f"{targets[0]['metric']} reaches {fmt(targets[0]['target'])}",
@@ -345,13 +348,20 @@ def _save_png(fig: Figure, path: Path) -> None:
     write_atomically(path, buffer.getvalue())
 
 
+def _fig9_label(row: Row, rows: list[Row]) -> str:
+    """The experiment's name, with what tells its bars apart when it has several (claims or hardware)."""
+    same = [r for r in rows if r.experiment == row.experiment]
+    parts = [row.claim.id] if len({r.claim.id for r in same}) > 1 else []
+    parts += [_hardware(row.records)] if len({_hardware(r.records) for r in same}) > 1 else []
+    return f"{row.experiment} ({', '.join(parts)})" if parts else row.experiment
+
+
 def plot_fig9(rows: list[Row], path: Path) -> bool:
     """Measured vs paper test error per model; False (nothing written) when no record answers fig9."""
     answered = [r for r in rows if r.claim.group == "fig9" and r.stats[2] > 0]
     if not answered:
         return False
-    experiments = [r.experiment for r in answered]
-    labels = [e if experiments.count(e) == 1 else f"{e} ({r.claim.id})" for e, r in zip(experiments, answered)]
+    labels = [_fig9_label(r, answered) for r in answered]
     fig = Figure(figsize=(7, 0.55 * len(answered) + 2), layout="constrained")
     ax = fig.add_subplot()
     ys, height = range(len(answered)), 0.38

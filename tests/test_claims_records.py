@@ -78,11 +78,12 @@ def test_parallel_writers_never_interleave(tmp_path):
     assert all(json.loads(line)["padding"] == "x" * 5000 for line in lines)
 
 
-def test_commit_is_dirty_for_code_changes_but_not_for_appended_records(tmp_path):
+def test_commit_is_dirty_for_code_changes_but_not_for_appended_records(tmp_path, monkeypatch):
     import subprocess
 
     from repro.environment import git_commit
 
+    monkeypatch.delenv("REPRO_GIT_COMMIT", raising=False)
     def git(*args):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
                        capture_output=True)
@@ -99,7 +100,7 @@ def test_commit_is_dirty_for_code_changes_but_not_for_appended_records(tmp_path)
     assert git_commit(tmp_path).endswith("-dirty")
 
 
-def test_commit_outside_git_is_what_the_sender_said(tmp_path, monkeypatch):
+def test_commit_is_what_the_sender_said_when_set(tmp_path, monkeypatch):
     from repro.environment import git_commit
 
     monkeypatch.delenv("REPRO_GIT_COMMIT", raising=False)

@@ -74,6 +74,19 @@ def test_verdict_is_recomputed_from_the_mean_over_seeds(tmp_path):
     assert "| 105 |" in row  # mean wall time of 100 s and 110 s
 
 
+def test_runs_on_other_hardware_get_their_own_row(tmp_path):
+    gpu = record(seed=0, error=2.0)
+    gpu["hardware"] = {"summary": "1x Test GPU", "accelerator": "cuda", "devices": 1}
+    records = [record(seed=0, error=0.8), record(seed=1, error=1.0), gpu]
+    report = build_report(CLAIMS, records, tmp_path).read_text()
+    rows = [line for line in main_rows(report) if line.startswith("| `lecun1998.lenet5` |")]
+    assert len(rows) == 2
+    cpu_row, = [r for r in rows if "Test CPU (2 cores)" in r]
+    gpu_row, = [r for r in rows if "1x Test GPU" in r]
+    assert "0.9 ± 0.141 (n=2)" in cpu_row and "| reproduced |" in cpu_row  # the GPU's 2.0 is not in the mean
+    assert "2 (n=1)" in gpu_row and "| not reproduced |" in gpu_row
+
+
 def test_claims_no_record_answers_are_not_run(tmp_path):
     report = build_report(CLAIMS, [record()], tmp_path).read_text()
     row = table_row(report, "minsky1969.xor_perceptron", "—")

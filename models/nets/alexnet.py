@@ -14,37 +14,10 @@ import torch
 from torch import nn
 
 
-class LocalResponseNorm(nn.Module):
-    """Section 3.3: b_i = a_i / (k + alpha * sum_j a_j^2)^beta, j over the n maps centred on map i
-    (clipped at the first and last map). The same values as torch's nn.LocalResponseNorm(n, alpha * n,
-    beta, k) (tested), whose window sum goes through avg_pool3d on a 5-D view; here it is n - 1
-    in-place adds of shifted channel slices, which keep the input's memory format (channels_last on
-    a GPU) and use only element-wise kernels."""
-
-    def __init__(self, k: float = 2.0, n: int = 5, alpha: float = 1e-4, beta: float = 0.75) -> None:
-        super().__init__()
-        self.k, self.n, self.alpha, self.beta = k, n, alpha, beta
-
-    def forward(self, a: torch.Tensor) -> torch.Tensor:
-        squares = a * a
-        window = squares.clone()  # clone keeps channels_last
-        channels = a.shape[1]
-        for shift in range(-(self.n // 2), (self.n - 1) // 2 + 1):
-            if shift == 0 or abs(shift) >= channels:
-                continue
-            if shift > 0:  # map i gains map i + shift
-                window[:, : channels - shift] += squares[:, shift:]
-            else:  # map i gains map i - |shift|
-                window[:, -shift:] += squares[:, : channels + shift]
-        return a / (self.k + self.alpha * window).pow(self.beta)
-
-    def extra_repr(self) -> str:
-        return f"k={self.k}, n={self.n}, alpha={self.alpha}, beta={self.beta}"
-
-
-def paper_lrn(k: float = 2.0, n: int = 5, alpha: float = 1e-4, beta: float = 0.75) -> nn.Module:
-    """Section 3.3's normalisation with the paper's constants."""
-    return LocalResponseNorm(k=k, n=n, alpha=alpha, beta=beta)
+def paper_lrn(k: float = 2.0, n: int = 5, alpha: float = 1e-4, beta: float = 0.75) -> nn.LocalResponseNorm:
+    """Section 3.3: b = a / (k + alpha * sum_j a_j^2)^beta over n adjacent maps. torch's
+    LocalResponseNorm divides alpha by n inside, so the paper's alpha is passed as alpha * n."""
+    return nn.LocalResponseNorm(size=n, alpha=alpha * n, beta=beta, k=k)
 
 
 class AlexNet(nn.Module):
