@@ -7,7 +7,9 @@ import time
 import warnings
 
 from repro.allocator import keep_freed_memory
+from repro.cli import check_overrides
 from repro.compose import compose_experiment, experiment_names, smoke_overrides
+from repro.errors import UserError
 from repro.pipeline import run
 
 
@@ -15,6 +17,11 @@ def main() -> int:
     warnings.filterwarnings("ignore")
     keep_freed_memory()  # as scripts/train.py does
     failed, extra = [], sys.argv[1:]
+    try:  # a bad override fails once, here, not once per experiment
+        check_overrides(extra)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for name in experiment_names():
         started = time.perf_counter()
         try:

@@ -171,3 +171,12 @@ def test_resumed_run_continues_the_wandb_run_id_from_the_checkpoint(tmp_path, sm
     loggers = _continue_wandb_run(smoke_cfg("lenet5", "logger=wandb"), str(checkpoint))
     assert loggers.wandb.id == "abc123" and loggers.wandb.resume == "allow"
     assert "id" not in _continue_wandb_run(smoke_cfg("lenet5", "logger=wandb"), None).wandb
+
+
+def test_smoke_script_stops_once_on_a_bad_override():
+    result = subprocess.run([sys.executable, "scripts/smoke.py", "trainer=nope"], cwd=REPO, capture_output=True,
+                            text=True, timeout=120, env=dict(os.environ, PYTHONWARNINGS="ignore"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["error: In 'train': Could not find 'trainer/nope': "
+                                                  "see configs/ for the options of that group"]
+    assert "smoke lenet5" not in result.stdout  # no experiment ran
