@@ -22,17 +22,27 @@ import repro.flop_formulas  # noqa: F401  (teaches the counter attention's CPU k
 
 
 def count_flops(module: torch.nn.Module, *inputs: torch.Tensor) -> tuple[int, int]:
-    """(forward, forward+backward) FLOPs of module(*inputs) (FlopCounterMode: matmuls, convs, attention)."""
+    """(forward, forward+backward) FLOPs of module(*inputs) (FlopCounterMode: matmuls, convs, attention),
+    less those of submodules marked `uncounted_flops` (see _uncounted)."""
     with FlopCounterMode(display=False) as counter:
         out = module(*inputs)
-    forward = counter.get_total_flops()
+    forward = counter.get_total_flops() - _uncounted(counter, module)
     if not out.requires_grad:
         return forward, forward
     with FlopCounterMode(display=False) as counter:
         out = module(*inputs)
         out.float().sum().backward()
     module.zero_grad(set_to_none=True)
-    return forward, counter.get_total_flops()
+    return forward, counter.get_total_flops() - _uncounted(counter, module)
+
+
+def _uncounted(counter: FlopCounterMode, module: torch.nn.Module) -> int:
+    """FLOPs the counter saw in submodules with `uncounted_flops = True`: a matmul or convolution that
+    stands in for cheaper arithmetic (AlexNet's LRN window sum, a few adds, runs as a banded 1x1
+    convolution) would otherwise inflate FLOPs per sample and the achieved TFLOP/s."""
+    counts, root = counter.get_flop_counts(), type(module).__name__
+    return sum(sum(counts.get(f"{root}.{name}" if name else root, {}).values())
+               for name, sub in module.named_modules() if getattr(sub, "uncounted_flops", False))
 
 
 def synchronize(device: torch.device) -> None:

