@@ -21,9 +21,10 @@ def cpu_name() -> str:
 
 
 def hardware(accelerator: str, devices: int, num_nodes: int = 1) -> dict[str, object]:
+    """Where a run ran; `accelerator` is the device type it used ("cpu", "cuda", ...)."""
     info: dict[str, object] = {"cpu": cpu_name(), "cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                                "accelerator": accelerator, "devices": devices, "num_nodes": num_nodes}
-    if accelerator in ("gpu", "cuda") and torch.cuda.is_available():
+    if accelerator == "cuda" and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     info["summary"] = f"{devices}x {info['gpu']}" if "gpu" in info else f"{info['cpu']} ({info['cpu_cores']} cores)"
     return info

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from models.nets.alexnet import AlexNet, paper_lrn, torchvision_alexnet
+from models.nets.alexnet import AlexNet, LocalResponseNorm, torchvision_alexnet
 
 
 def trainable(net: torch.nn.Module) -> int:
@@ -44,7 +44,7 @@ def test_lrn_matches_the_papers_formula():
     for i in range(a.shape[1]):  # b_i = a_i / (k + alpha * sum_{j = i - n/2}^{i + n/2} a_j^2)^beta
         lo, hi = max(0, i - n // 2), min(a.shape[1] - 1, i + n // 2)
         expected[:, i] = a[:, i] / (k + alpha * squares[:, lo : hi + 1].sum(1)).pow(beta)
-    assert torch.allclose(paper_lrn(12, k, n, alpha, beta)(a), expected, atol=1e-6)
+    assert torch.allclose(LocalResponseNorm(12, k, n, alpha, beta)(a), expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("n", [5, 4])
@@ -52,7 +52,7 @@ def test_lrn_matches_the_papers_formula():
 def test_lrn_has_torchs_values_and_gradients(channels_last, n):
     # torch's LocalResponseNorm divides alpha by n inside: the paper's alpha is passed times n
     a = (torch.randn(2, 12, 6, 7, dtype=torch.float64) * 3).requires_grad_()
-    ours = paper_lrn(12, n=n).double()(a.contiguous(memory_format=torch.channels_last) if channels_last else a)
+    ours = LocalResponseNorm(12, n=n).double()(a.contiguous(memory_format=torch.channels_last) if channels_last else a)
     theirs = torch.nn.LocalResponseNorm(n, alpha=1e-4 * n, beta=0.75, k=2.0)(a)
     assert torch.allclose(ours, theirs, rtol=0, atol=1e-12)
     weights = torch.randn_like(theirs)

@@ -40,18 +40,13 @@ class LocalResponseNorm(nn.Module):
         return f"{self.band.shape[0]}, k={self.k}, n={self.n}, alpha={self.alpha}, beta={self.beta}"
 
 
-def paper_lrn(channels: int, k: float = 2.0, n: int = 5, alpha: float = 1e-4, beta: float = 0.75) -> nn.Module:
-    """Section 3.3's normalisation with the paper's constants."""
-    return LocalResponseNorm(channels, k=k, n=n, alpha=alpha, beta=beta)
-
-
 class AlexNet(nn.Module):
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5, lrn: bool = True,
                  pool_kernel: int = 3, groups: int = 2) -> None:
         """`lrn=False` and `pool_kernel=2` (non-overlapping 2x2/2 pooling) are the paper's ablations
         (sections 3.3 and 3.4); `groups=1` is the one-GPU layout."""
         super().__init__()
-        norm = paper_lrn if lrn else nn.Identity
+        norm = LocalResponseNorm if lrn else nn.Identity  # defaults: the paper's k, n, alpha, beta
         pool = lambda: nn.MaxPool2d(kernel_size=pool_kernel, stride=2)  # noqa: E731  3x3/2 overlaps
         self.features = nn.Sequential(
             nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(inplace=True), norm(96), pool(),            # conv1
