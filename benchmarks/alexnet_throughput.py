@@ -2,7 +2,9 @@
 the same run (Krizhevsky et al. 2012 trained at about 240 images/s on two GTX 580s):
 
 1. training, model only, synthetic batches: the suite (Lightning, the alexnet experiment's system;
-   bf16 autocast and channels_last on a GPU) against a plain fp32 NCHW loop;
+   bf16 autocast and channels_last on a GPU) against a plain fp32 NCHW loop over the textbook torch.nn
+   net (nn.LocalResponseNorm, grouped nn.Conv2d), and, to separate the precision and layout gain from
+   the model code's, a plain fp32 NCHW loop over the suite's own net;
 2. the input pipeline on real JPEGs (Imagenette): the suite's datamodule (torchvision.io decode,
    uint8 crops in workers, lighting on the device) against torchvision's ImageFolder with PIL and
    transforms on float tensors, as in torchvision's reference scripts.
@@ -23,6 +25,7 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 from benchmarks.common import report_ratio
+from models.nets.alexnet import LocalResponseNorm, PerGPUConv2d
 from repro.allocator import keep_freed_memory
 from repro.compose import compose_experiment
 from repro.meter import RunMeter, synchronize
@@ -57,6 +60,20 @@ def plain_training(net: torch.nn.Module, batch: int, steps: int, device: torch.d
         optimizer.step()
     synchronize(device)
     return steps * batch / (time.perf_counter() - start)
+
+
+def textbook_alexnet(net: torch.nn.Module) -> torch.nn.Module:
+    """The same net (and weights) as torch.nn spells it: torch's LocalResponseNorm (alpha is divided by n
+    inside) and grouped nn.Conv2d, where the suite has a banded-convolution LRN and one convolution per GPU."""
+    for i, layer in enumerate(net.features):
+        if isinstance(layer, LocalResponseNorm):
+            net.features[i] = torch.nn.LocalResponseNorm(layer.n, alpha=layer.alpha * layer.n, beta=layer.beta, k=layer.k)
+        elif isinstance(layer, PerGPUConv2d):
+            conv = torch.nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride,
+                                   layer.padding, groups=layer.groups)
+            conv.load_state_dict(layer.state_dict())
+            net.features[i] = conv
+    return net
 
 
 def suite_training(cfg, batch: int, steps: int, device: torch.device) -> float:
@@ -106,10 +123,14 @@ def main() -> None:
     cfg = compose_experiment("alexnet", "outputs/bench", overrides)
     L.seed_everything(0, verbose=False)
     device = torch.device("cuda" if gpu else "cpu")
-    plain = plain_training(instantiate(cfg.model.net), batch, steps, device)
+    textbook = plain_training(textbook_alexnet(instantiate(cfg.model.net)), batch, steps, device)
+    same_net = plain_training(instantiate(cfg.model.net), batch, steps, device)
     suite = suite_training(cfg, batch, steps, device)
-    report_ratio(f"AlexNet training, synthetic batch {batch} ({'bf16, channels_last' if gpu else 'fp32'} vs plain fp32 NCHW)",
-                 suite, plain, unit="images/s")
+    precision = "bf16, channels_last" if gpu else "fp32"
+    report_ratio(f"AlexNet training, synthetic batch {batch} ({precision} vs plain fp32 NCHW, textbook torch.nn net)",
+                 suite, textbook, unit="images/s")
+    report_ratio(f"AlexNet training, synthetic batch {batch} ({precision} vs plain fp32 NCHW, the suite's net)",
+                 suite, same_net, unit="images/s")
     suite_pipe, plain_pipe = pipeline_throughputs(args.data_dir, batch, max(steps, 8), args.workers)
     report_ratio(f"AlexNet input pipeline, Imagenette JPEGs, {args.workers} workers (vs ImageFolder + PIL)",
                  suite_pipe, plain_pipe, unit="images/s")

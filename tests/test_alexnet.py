@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from models.nets.alexnet import AlexNet, LocalResponseNorm, torchvision_alexnet
+from models.nets.alexnet import AlexNet, LocalResponseNorm, PerGPUConv2d, torchvision_alexnet
 
 
 def trainable(net: torch.nn.Module) -> int:
@@ -34,6 +34,23 @@ def test_shapes_follow_fig_2():
 def test_conv2_conv4_conv5_are_split_in_two_groups():
     groups = [m.groups for m in AlexNet().features if isinstance(m, torch.nn.Conv2d)]
     assert groups == [1, 2, 1, 2, 2]
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_per_gpu_convolution_is_a_grouped_convolution(channels_last):
+    torch.manual_seed(0)
+    ours = PerGPUConv2d(8, 6, 3, padding=1, groups=2).double()
+    grouped = torch.nn.Conv2d(8, 6, 3, padding=1, groups=2).double()
+    grouped.load_state_dict(ours.state_dict())  # same parameter names and shapes
+    x = torch.randn(2, 8, 7, 7, dtype=torch.float64)
+    x = (x.contiguous(memory_format=torch.channels_last) if channels_last else x).requires_grad_()
+    out, expected = ours(x), grouped(x)
+    assert torch.allclose(out, expected, rtol=0, atol=1e-12)
+    weights = torch.randn_like(expected)
+    ours_grads = torch.autograd.grad((out * weights).sum(), [x, ours.weight, ours.bias])
+    grouped_grads = torch.autograd.grad((expected * weights).sum(), [x, grouped.weight, grouped.bias])
+    for a, b in zip(ours_grads, grouped_grads):
+        assert torch.allclose(a, b, rtol=0, atol=1e-12)
 
 
 def test_lrn_matches_the_papers_formula():
