@@ -1,15 +1,20 @@
 """The claims registry (results/claims.yaml) and the verdict rule.
 
 A claim is a number a paper states, the metric that measures it here, which way is better and a
-tolerance. Verdict on a measurement m (the mean over seeds where several ran):
-  reproduced        m is as good as the paper's number or better
-  within tolerance  m is worse, by no more than the tolerance
+tolerance. Verdict on a measurement m (the mean over seeds of the paper-recipe runs):
+  reproduced        m is within the tolerance of the paper's number, on either side
+  beats the paper   m is better by more than the tolerance: the recipe run here is not quite the
+                    paper's, and the report names the departure that explains it
   not reproduced    m is worse by more than the tolerance
-  not run           no record measures it
+  not run           no paper-recipe run measures it
+A one-sided claim (a bound or a direction: "at most 75%", "the CNN wins") is reproduced by any m on
+its better side. A measurement that is itself a bound ("at least 5x": the slower net never reached the
+target) decides a verdict only when the whole bound lies on one side; otherwise it is "undecided (bound)".
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,15 @@ import yaml
 
 from repro.errors import UserError
 
-VERDICTS = ("reproduced", "within tolerance", "not reproduced", "not run")
+VERDICTS = ("reproduced", "beats the paper", "not reproduced", "undecided (bound)", "not run")
+
+
+class AtLeast(float):
+    """A measurement known only from below (for example a ratio whose slower run never reached its target)."""
+
+
+class AtMost(float):
+    """A measurement known only from above."""
 
 
 @dataclass(frozen=True)
@@ -37,14 +50,24 @@ class Claim:
     paper_time: str = ""
     note: str = ""
     command: str = ""
+    one_sided: bool = False  # the paper's number is a bound or a direction
+
+    def _verdict(self, measured: float) -> str:
+        gain = self.value - measured if self.better == "lower" else measured - self.value  # > 0: better
+        if gain < -self.tolerance - 1e-9:
+            return "not reproduced"
+        if gain > self.tolerance + 1e-9 and not self.one_sided:
+            return "beats the paper"
+        return "reproduced"
 
     def verdict(self, measured: float | None) -> str:
         if measured is None:
             return "not run"
-        shortfall = measured - self.value if self.better == "lower" else self.value - measured
-        if shortfall <= 1e-9:
-            return "reproduced"
-        return "within tolerance" if shortfall <= self.tolerance + 1e-9 else "not reproduced"
+        if isinstance(measured, (AtLeast, AtMost)):  # the true value lies anywhere on one side of it
+            far_end = math.inf if isinstance(measured, AtLeast) else -math.inf
+            ends = {self._verdict(float(measured)), self._verdict(far_end)}
+            return ends.pop() if len(ends) == 1 else "undecided (bound)"
+        return self._verdict(measured)
 
     def applies_to(self, config: dict[str, Any]) -> bool:
         """True when every `when` key (dotted path into the resolved config) has the given value."""

@@ -1,7 +1,10 @@
 """One reproduction run: compose -> fit -> test -> one run record -> the claim lines.
 
-The clock starts before the data is touched (MLPerf's rule) and stops after the test pass.
-Only global rank 0 writes the record; a run that raises writes none.
+The clock starts before the data is touched (MLPerf's rule) and stops after the test pass; a run
+resumed from a checkpoint adds the seconds of its earlier parts. Only global rank 0 writes the record,
+and a run that raises writes none. Each record names its command-line overrides and its recipe
+fingerprint (repro/recipe.py): only a run of the committed recipe is judged against the paper.
+A finished run leaves a marker beside its checkpoints, so resuming it again writes nothing.
 """
 
 from __future__ import annotations
@@ -9,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +21,17 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from repro.callbacks import TimeToTarget
+from repro.callbacks import TimeToTarget, WallClock
 from repro.claims import evaluate, load_claims
 from repro.cli import check_trainer_values
 from repro.environment import git_commit, hardware, software
 from repro.errors import UserError
+from repro.experiments import recipe_status
 from repro.meter import RunMeter
+from repro.recipe import fingerprint
 from repro.records import append_record
+
+RECORDED = "RECORDED"  # the marker a finished run leaves in its output folder, beside checkpoints/
 
 
 def _instantiate_all(group: DictConfig | None) -> list[Any]:
@@ -56,6 +62,19 @@ def resume_checkpoint(cfg: DictConfig) -> str | None:
     return str(candidates[-1])
 
 
+def recorded_marker(ckpt_path: str) -> Path | None:
+    """The marker of the finished run that wrote this checkpoint (in RUN/checkpoints/), if it finished."""
+    marker = Path(ckpt_path).resolve().parent.parent / RECORDED
+    return marker if marker.is_file() else None
+
+
+def command_overrides() -> list[str]:
+    """The overrides of the command line that started this run (none outside a Hydra app)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
 def _continue_wandb_run(cfg: DictConfig, ckpt_path: str | None) -> DictConfig | None:
     """The logger configs, with W&B told to continue the run id stored in the checkpoint."""
     loggers = cfg.get("logger")
@@ -82,7 +101,7 @@ def project_time(spec: DictConfig | None, samples_per_s: float | None) -> dict[s
         return None
     seconds = spec.epochs * spec.samples_per_epoch / samples_per_s
     return {"epochs": spec.epochs, "samples_per_epoch": spec.samples_per_epoch, "seconds": round(seconds),
-            "days": round(seconds / 86400, 2)}
+            "days": round(seconds / 86400, 2), "paper": spec.get("paper")}
 
 
 def _trainable_params(module) -> int:
@@ -90,45 +109,58 @@ def _trainable_params(module) -> int:
         sum(p.numel() for p in module.parameters())  # the perceptron learns without autograd
 
 
-def run(cfg: DictConfig) -> dict[str, Any] | None:
-    """Train and test one experiment; return its record on rank 0 (None elsewhere)."""
-    started = time.perf_counter()
+def run(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any] | None:
+    """Train and test one experiment; return its record on rank 0 (None elsewhere, and None when asked to
+    resume a run that already finished). `overrides`: the command line's, when not run by Hydra's app."""
+    clock = WallClock()
     claims = load_claims(cfg.paths.claims_file)  # fail on a broken registry before hours of training
     check_trainer_values(cfg.trainer)
+    ckpt_path = resume_checkpoint(cfg)
+    if ckpt_path and (marker := recorded_marker(ckpt_path)):
+        print(f"{cfg.experiment_name}: the run of {ckpt_path} finished and wrote its record already "
+              f"({marker}); nothing to resume. Start a new run without resume=true.")
+        return None
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     _wandb_offline_without_key(cfg)
 
-    ckpt_path = resume_checkpoint(cfg)
     datamodule = instantiate(cfg.data)
     system = instantiate(cfg.model)
     meter = RunMeter()
     loggers = _instantiate_all(_continue_wandb_run(cfg, ckpt_path))
-    callbacks = _instantiate_all(cfg.get("callbacks"))
-    target = TimeToTarget(**cfg.time_to_target) if cfg.get("time_to_target") else None
+    callbacks = [*_instantiate_all(cfg.get("callbacks")), clock]
+    target = TimeToTarget(**cfg.time_to_target, clock=clock) if cfg.get("time_to_target") else None
     if target:
-        target.clock_start = started
         callbacks.append(target)
     if cfg.trainer.get("enable_progress_bar") is False:  # trainer.enable_progress_bar=false also drops the configured bar
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks + [meter], logger=loggers or False)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    recipe = {"recipe": recipe_status(cfg.experiment_name, config, trainer.world_size),
+              "recipe_fingerprint": fingerprint(config, trainer.world_size),
+              "overrides": command_overrides() if overrides is None else list(overrides)}
+    _tag_wandb_runs(loggers, recipe, trainer)
     trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     fit_metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     trainer.test(system, datamodule=datamodule, verbose=False)
     metrics = fit_metrics | {k: float(v) for k, v in trainer.callback_metrics.items()}
     metrics["epochs"] = float(trainer.current_epoch)
-    wall_time_s = time.perf_counter() - started
+    wall_time_s = clock.elapsed()
     if not trainer.is_global_zero:
         return None
 
-    config = OmegaConf.to_container(cfg, resolve=True)
     versions = software()
+    entries = evaluate(claims, list(cfg.get("claims") or []), metrics, config)
+    if recipe["recipe"] != "paper":  # an exploration is measured beside the paper, never judged
+        entries = [entry | {"verdict": None} for entry in entries]
     record = {
         "experiment": cfg.experiment_name,
         "seed": cfg.seed,
+        **recipe,
         "params": _trainable_params(system.net),
         "metrics": metrics,
-        "claims": evaluate(claims, list(cfg.get("claims") or []), metrics, config),
+        "claims": entries,
         "wall_time_s": round(wall_time_s, 2),
+        "wall_time_before_resume_s": round(clock.before, 2) if ckpt_path else None,
         "time_to_target": target.summary() if target else None,
         "resumed_from": ckpt_path,
         "samples_per_s": meter.samples_per_s,
@@ -148,10 +180,31 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         "config": config,
         **(system.record_fields() if hasattr(system, "record_fields") else {}),  # e.g. BLEU's signature
     }
-    append_record(Path(cfg.paths.results_dir) / "runs.jsonl", record)
+    records_file = Path(cfg.paths.results_dir) / "runs.jsonl"
+    append_record(records_file, record)
+    _mark_recorded(Path(cfg.paths.output_dir), records_file, record)
     _log_claims_to_loggers(loggers, record)
     print_claims(record)
     return record
+
+
+def _mark_recorded(output_dir: Path, records_file: Path, record: dict[str, Any]) -> None:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / RECORDED).write_text(f"{record['finished_at']} {records_file.resolve()}\n")
+
+
+def _tag_wandb_runs(loggers: list[Any], recipe: dict[str, Any], trainer: L.Trainer) -> None:
+    """Put the recipe's status, its fingerprint and the hardware on the W&B run, as tags and config, so a
+    dashboard can filter the paper-recipe runs."""
+    if not trainer.is_global_zero:
+        return
+    where = hardware(trainer.strategy.root_device.type, trainer.num_devices, trainer.num_nodes)["summary"]
+    for logger in loggers:
+        if type(logger).__name__ == "WandbLogger":
+            run = logger.experiment
+            run.config.update({**recipe, "hardware": where}, allow_val_change=True)
+            run.tags = tuple(dict.fromkeys([*(run.tags or ()), recipe["recipe"],
+                                            f"recipe-{recipe['recipe_fingerprint']}", where]))
 
 
 def _log_claims_to_loggers(loggers: list[Any], record: dict[str, Any]) -> None:
@@ -168,6 +221,7 @@ def _log_claims_to_loggers(loggers: list[Any], record: dict[str, Any]) -> None:
 
 
 def print_claims(record: dict[str, Any]) -> None:
+    """The run's summary; an exploration's measurements stand beside the paper's numbers without a verdict."""
     speed = f"{record['samples_per_s']:.0f} samples/s" if record["samples_per_s"] else "n/a"
     if record.get("tokens_per_s"):
         speed += f" ({record['tokens_per_s']:.0f} tokens/s)"
@@ -177,6 +231,10 @@ def print_claims(record: dict[str, Any]) -> None:
                   else f"; target {t['metric']} {t['target']:g} not reached")
     print(f"\n{record['experiment']} (seed {record['seed']}): {record['wall_time_s']:.1f} s wall, "
           f"{speed}, {record['hardware']['summary']}")
+    if record.get("recipe") == "exploration":
+        print(f"  an exploration (overrides: {' '.join(record['overrides']) or 'none'}): not the committed "
+              f"recipe, so no verdict; `make report` lists it under Explorations")
     for claim in record["claims"]:
         measured = "n/a" if claim["measured"] is None else f"{claim['measured']:.3g}"
-        print(f"  {claim['id']}: paper {claim['paper']:g} | measured {measured} {claim['unit']} | {claim['verdict']}")
+        print(f"  {claim['id']}: paper {claim['paper']:g} | measured {measured} {claim['unit']} | "
+              f"{claim['verdict'] or 'no verdict'}")

@@ -1,4 +1,5 @@
-"""Write results/REPORT.md and its plots: `python scripts/report.py [--claims ...] [--records ...] [--out ...]`."""
+"""Write results/REPORT.md and its plots, and the README's scoreboard:
+`python scripts/report.py [--claims ...] [--records ...] [--out ...] [--readme ...]`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from repro.claims import load_claims
 from repro.errors import UserError
 from repro.records import read_records
-from repro.report import build_report
+from repro.report.build import build_report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--claims", default="results/claims.yaml", help="the claims registry")
     parser.add_argument("--records", default="results/runs.jsonl", help="run records, one JSON object a line")
     parser.add_argument("--out", default="results", help="folder for REPORT.md and the plots")
+    parser.add_argument("--readme", default="README.md", help="whose scoreboard markers to fill ('' for none)")
     args = parser.parse_args(argv)
     try:
         claims = load_claims(args.claims)
@@ -27,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
                             f"point --records at a runs.jsonl, or move the file away")
         for line in damaged:  # some records are fine: skip the damaged lines, but say which
             print(line, file=sys.stderr)
-        report = build_report(claims, records, Path(args.out), claims_path=args.claims, records_path=args.records)
+        report = build_report(claims, records, Path(args.out), claims_path=args.claims, records_path=args.records,
+                              readme=Path(args.readme) if args.readme else None)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
