@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -20,7 +20,7 @@ from repro.errors import UserError
 from repro.recipe import differences, fingerprint
 
 
-@dataclass(frozen=True)
+@dataclass
 class Experiment:
     name: str
     claims: tuple[str, ...]        # the claims its recipe answers, with a verdict
@@ -40,7 +40,7 @@ class Experiment:
         """Claims measured across several runs: {claim, method, with?, ...}."""
         return list(self.report.get("derived") or [])
 
-    @property
+    @cached_property
     def fingerprints(self) -> frozenset[str]:
         return frozenset(fingerprint(recipe) for recipe in self.recipes)
 
@@ -103,13 +103,14 @@ def registry() -> dict[str, Experiment]:
     return {name: load_experiment(name) for name in experiment_names()}
 
 
-def recipe_status(name: str, config: dict[str, Any], world_size: int = 1) -> str:
+def status(experiment: Experiment | None, config: dict[str, Any], world_size: int = 1) -> str:
     """'paper' when a run used its experiment's committed recipe, 'variant' when that experiment is a named
     variant, 'exploration' for any other run (another override, a recipe since changed, an unknown experiment)."""
-    try:
-        experiment = load_experiment(name)
-    except UserError:
-        return "exploration"
-    if fingerprint(config, world_size) not in experiment.fingerprints:
+    if experiment is None or fingerprint(config, world_size) not in experiment.fingerprints:
         return "exploration"
     return "variant" if experiment.variant_of else "paper"
+
+
+def recipe_status(name: str, config: dict[str, Any], world_size: int = 1) -> str:
+    """status() of a run of the experiment called `name` (any name: an unknown one is an exploration)."""
+    return status(load_experiment(name) if name in experiment_names() else None, config, world_size)

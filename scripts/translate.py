@@ -5,7 +5,8 @@ checkpoints/translator.pt), by beam search as in Vaswani et al. 2017, section 6.
     echo "Zwei Männer spielen Fußball." | python scripts/translate.py      (or one per line on stdin)
     make translate ARGS="'Ein Hund rennt durch den Schnee.'"
 
-Default checkpoint: the newest one of `make reproduce-transformer` (outputs/transformer/, multirun/transformer/).
+Default checkpoint: the newest translator.pt of any run (outputs/*/, multirun/*/), or of one experiment
+with --experiment NAME.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLOWED_NETS = {"models.nets.transformer.Transformer"}
 
 
-def newest_checkpoint(root: Path, experiment: str) -> Path:
+def newest_checkpoint(root: Path, experiment: str = "*") -> Path:
     found = [*root.glob(f"outputs/{experiment}/*/checkpoints/translator.pt"),
              *root.glob(f"multirun/{experiment}/*/*/checkpoints/translator.pt")]
     if not found:
-        raise UserError(f"no trained {experiment} checkpoint (checkpoints/translator.pt) under "
+        raise UserError(f"no trained translation checkpoint (checkpoints/translator.pt) under "
                         f"{root}/outputs/{experiment}/ or {root}/multirun/{experiment}/: train one with "
-                        f"`make reproduce-{experiment}`, or pass --checkpoint PATH")
+                        f"`make reproduce-transformer`, or pass --checkpoint PATH")
     return max(found, key=lambda p: p.stat().st_mtime)
 
 
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sentences", nargs="*", help="sentences to translate (default: one per line on stdin)")
     parser.add_argument("--checkpoint", type=Path, help="a checkpoints/translator.pt (default: the newest run's)")
-    parser.add_argument("--experiment", default="transformer", help="whose newest checkpoint to use")
+    parser.add_argument("--experiment", default="*", help="whose newest checkpoint to use (default: any run's)")
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--alpha", type=float, default=0.6, help="length penalty")
     parser.add_argument("--greedy", action="store_true")

@@ -17,9 +17,9 @@ BLEU = Claim(id="b", paper="p", source="s", what="w", metric="bleu", value=30.0,
 
 
 @pytest.mark.parametrize("claim, measured, verdict", [
-    (ERROR, 0.9, "reproduced"), (ERROR, 1.0, "reproduced"), (ERROR, 1.15, "within tolerance"),
+    (ERROR, 0.9, "reproduced"), (ERROR, 1.0, "reproduced"), (ERROR, 1.15, "reproduced"), (ERROR, 0.7, "beats the paper"),
     (ERROR, 1.5, "not reproduced"), (ERROR, None, "not run"),
-    (BLEU, 31.0, "reproduced"), (BLEU, 29.5, "within tolerance"), (BLEU, 25.0, "not reproduced"),
+    (BLEU, 31.0, "reproduced"), (BLEU, 29.5, "reproduced"), (BLEU, 25.0, "not reproduced"), (BLEU, 32.0, "beats the paper"),
 ])
 def test_verdict_rule(claim, measured, verdict):
     assert claim.verdict(measured) == verdict

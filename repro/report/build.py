@@ -21,13 +21,6 @@ from repro.report.tables import (fmt, fmt_duration, fmt_spread, hardware, mean, 
 # The report's sections in the order of the story; a section key an experiment names beyond these follows them.
 SECTION_ORDER = ["rosenblatt1958", "lecun1998", "krizhevsky2012", "vaswani2017", "dosovitskiy2020",
                  "radford2019", "kaplan2020", "silver2017"]
-GROUP_TITLES = {
-    "perceptron": "The perceptron's classic properties", "fig9": "MNIST, LeCun et al. 1998 Fig. 9",
-    "learning_curve": "The 5,000-examples-per-class rule of thumb", "alexnet": "AlexNet, Krizhevsky et al. 2012",
-    "transformer": "The Transformer, Vaswani et al. 2017",
-    "transformer_table3": "The Transformer, Table 3 in direction (Multi30k)",
-    "vit": "Vision Transformer, Dosovitskiy et al. 2020",
-}
 SCOREBOARD = re.compile(r"(<!-- scoreboard:start -->\n).*?(<!-- scoreboard:end -->)", re.S)
 
 
@@ -59,15 +52,34 @@ def _difference(row: Row) -> str:
     return f"{side}{float(centre) - row.claim.value:+.2f}"
 
 
-def claims_tables(rows: list[Row]) -> list[str]:
+def sections_of_claims(experiments: dict[str, Experiment]) -> dict[str, str]:
+    """Claim id -> the report section of the experiments that answer it (the judged ones first)."""
+    found: dict[str, str] = {}
+    for experiment in sorted(experiments.values(), key=lambda e: bool(e.variant_of)):
+        for claim_id in (*experiment.claims, *(d["claim"] for d in experiment.derived), *experiment.variant_of):
+            found.setdefault(claim_id, experiment.section)
+    return found
+
+
+def ordered_sections(keys) -> list[str]:
+    keys = set(keys)
+    return [s for s in SECTION_ORDER if s in keys] + sorted(keys - set(SECTION_ORDER))
+
+
+def title(section: str) -> str:
+    """The section module's TITLE, or its key."""
+    return getattr(section_module(section), "TITLE", section)
+
+
+def claims_tables(rows: list[Row], experiments: dict[str, Experiment]) -> list[str]:
     header = ["claim", "what", "paper", "experiment", "measured", "difference", "verdict", "hardware",
               "wall time", "samples/s"]
+    section_of = sections_of_claims(experiments)
     groups: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
-        groups[row.claim.group].append(row)
-    order = [g for g in GROUP_TITLES if g in groups] + [g for g in groups if g not in GROUP_TITLES]
+        groups[section_of.get(row.claim.id, "other")].append(row)
     out: list[str] = []
-    for group in order:
+    for group in ordered_sections(groups):
         lines = []
         for row in groups[group]:
             first = row.kind == "paper"
@@ -78,21 +90,20 @@ def claims_tables(rows: list[Row]) -> list[str]:
                           hardware(row.records) if row.records else "—",
                           fmt_duration(mean(r.get("wall_time_s") for r in row.records)) if row.records else "—",
                           fmt(mean(r.get("samples_per_s") for r in row.records)) if row.records else "—"])
-        out += ["", f"### {GROUP_TITLES.get(group, group or 'Other claims')}", "", *table(header, lines)]
+        out += ["", f"### {title(group)}", "", *table(header, lines)]
     return out
 
 
 def scoreboard(rows: list[Row], experiments: dict[str, Experiment]) -> list[str]:
     """Verdicts counted per paper: the README's summary of the claims table."""
-    section_of = {c: e.section for e in experiments.values() for c in (*e.claims, *(d["claim"] for d in e.derived))}
+    section_of = sections_of_claims(experiments)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
-        if row.kind == "paper" and (row.records or row.label == "—"):
+        if row.kind == "paper":
             counts[section_of.get(row.claim.id, "other")][row.verdict] += 1
-    order = [s for s in SECTION_ORDER if s in counts] + sorted(set(counts) - set(SECTION_ORDER))
     verdicts = repro.claims.VERDICTS
-    return table(["paper", *verdicts], [[f"[{s}](docs/{s}.md)", *(counts[s].get(v, 0) for v in verdicts)]
-                                        for s in order])
+    return table(["paper", *verdicts], [[f"[{title(s)}](docs/{s}.md)", *(counts[s].get(v, 0) for v in verdicts)]
+                                        for s in ordered_sections(counts)])
 
 
 # ---- explorations ------------------------------------------------------------------------------
@@ -257,7 +268,7 @@ def build_report(claims: dict[str, Claim], records: Records, out_dir: Path, *, c
              "Verdict rule (repro/claims.py):", "", "```text", verdict_rule(), "```", "", "## Scoreboard", "", *board,
              "", "## Claims", "", "Measured: mean ± sample std over the seeds of the committed recipe (n runs), one "
              "row per kind of hardware; ↳ rows are named variants, shown beside the claim without a verdict.",
-             *claims_tables(rows), "", "## Explorations", *exploration_tables(evidence.explorations, experiments, claims),
+             *claims_tables(rows, experiments), "", "## Explorations", *exploration_tables(evidence.explorations, experiments, claims),
              "", "## Time beside the paper", *time_table(rows), "", "## Time to target", *target_table(evidence.judged),
              "", "## The paper's schedule on this hardware", *projection_table(evidence.judged),
              *compute_table(evidence.judged, experiments), "", "## Stand-ins", *standin_table(evidence.judged, experiments)]
@@ -272,9 +283,8 @@ def build_report(claims: dict[str, Claim], records: Records, out_dir: Path, *, c
 
 def paper_sections(evidence: Evidence, experiments: dict[str, Experiment], claims: dict[str, Claim],
                    rows: list[Row], out_dir: Path) -> list[str]:
-    keys = {e.section for e in experiments.values()}
     lines: list[str] = []
-    for key in [s for s in SECTION_ORDER if s in keys] + sorted(keys - set(SECTION_ORDER)):
+    for key in ordered_sections(e.section for e in experiments.values()):
         module = section_module(key)
         if module is None or not hasattr(module, "section"):
             continue

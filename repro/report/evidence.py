@@ -14,17 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from repro.claims import Claim
-from repro.experiments import Experiment, recipe_status
+from repro.experiments import Experiment, status
 from repro.recipe import world_size
 from repro.report.tables import hardware, metric, summarize
 
 Records = list[dict[str, Any]]
-
-
-def status(record: dict[str, Any]) -> str:
-    """'paper', 'variant' or 'exploration' (repro/experiments.py), computed from the stored config, so
-    records written before records named their fingerprint are judged by the same rule."""
-    return recipe_status(str(record.get("experiment")), record.get("config") or {}, world_size(record))
 
 
 def section_module(name: str):
@@ -71,8 +65,9 @@ class Evidence:
     def __init__(self, claims: dict[str, Claim], records: Records, experiments: dict[str, Experiment]):
         self.claims, self.experiments = claims, experiments
         self.by_status: dict[str, Records] = defaultdict(list)
-        for record in records:
-            self.by_status[status(record)].append(record)
+        for record in records:  # from the stored config: records older than fingerprints follow the same rule
+            experiment = experiments.get(str(record.get("experiment")))
+            self.by_status[status(experiment, record.get("config") or {}, world_size(record))].append(record)
 
     @property
     def judged(self) -> Records:

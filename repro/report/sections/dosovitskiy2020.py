@@ -14,6 +14,8 @@ from repro.report.tables import config_value, fmt, fmt_spread, hardware, mean, m
 SCALING_PNG = "vit_data_scaling.png"
 ERROR = "test/error_pct"
 
+TITLE = "Vision Transformer (Dosovitskiy et al. 2020)"
+
 
 def errors_by_size(records) -> dict[int, list[float]]:
     """Training images per class -> the test errors (%) of the records (one per seed)."""

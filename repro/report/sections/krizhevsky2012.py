@@ -10,6 +10,8 @@ from repro.report.tables import save_png
 
 FIG1_PNG = "alexnet_fig1_relu_tanh.png"
 
+TITLE = "AlexNet (Krizhevsky et al. 2012)"
+
 
 def _epochs_to_target(record) -> float | None:
     target = record.get("time_to_target") or {}

@@ -14,6 +14,8 @@ FIG9_PNG, CURVE_PNG = "fig9_error.png", "learning_curve.png"
 COLOURS = {"reproduced": "tab:green", "beats the paper": "tab:blue", "not reproduced": "tab:red",
            "variant: no verdict": "tab:purple"}
 
+TITLE = "LeNet and MNIST (LeCun et al. 1998)"
+
 
 def plot_fig9(rows, path) -> bool:
     """Measured vs paper test error per Fig. 9 row; False (nothing written) when no record answers one."""

@@ -7,6 +7,8 @@ import statistics
 
 from repro.report.tables import fmt, fmt_spread, hardware, metric, table
 
+TITLE = "The Transformer (Vaswani et al. 2017)"
+
 
 def _paired(own, base, metric_key, difference):
     """Per seed that ran both: difference(base's metric, this run's metric)."""
