@@ -25,7 +25,8 @@ def main() -> int:
     for name in experiment_names():
         started = time.perf_counter()
         try:
-            run(compose_experiment(name, f"outputs/smoke/{name}", [*smoke_overrides(name), "paths.results_dir=outputs/smoke/results", *extra]))
+            overrides = [*smoke_overrides(name), "paths.results_dir=outputs/smoke/results", *extra]
+            run(compose_experiment(name, f"outputs/smoke/{name}", overrides), overrides=overrides)
             print(f"smoke {name}: ok in {time.perf_counter() - started:.1f} s")
         except Exception as error:  # report every experiment, then fail
             failed.append(name)
