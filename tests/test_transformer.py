@@ -23,7 +23,7 @@ from datamodules.translation import TranslationDataModule, load_hub_translation
 from models.decoding import beam_search, greedy_decode, length_penalty, strip
 from models.nets.transformer import BOS, EOS, PAD, Transformer, sinusoidal_positions
 from models.transformer_schedule import InverseSqrtWarmup, inverse_sqrt_warmup
-from repro import transformer_report as tr
+from repro.report.sections import vaswani2017 as table3
 from repro.averaging import AverageLastCheckpoints, average_state_dicts
 from repro.errors import UserError
 from tests.conftest import FIXTURES, REPO
@@ -385,39 +385,34 @@ def fake(experiment: str, seed: int, bleu: float, ppl: float) -> dict:
             "decoding": {"method": "greedy"}}
 
 
-def test_table3_rows_from_fake_records():
-    records = [fake(tr.BASE, 0, 30.0, 8.0), fake(tr.BASE, 1, 31.0, 8.2),
-               fake(tr.ONE_HEAD, 0, 28.0, 9.0), fake(tr.ONE_HEAD, 1, 29.5, 9.1),      # worse: held
-               fake(tr.NO_LS, 0, 30.5, 7.0), fake(tr.NO_LS, 1, 30.0, 7.1),            # BLEU +-: inconclusive
-               fake(tr.LEARNED, 0, 30.4, 8.0), fake(tr.LEARNED, 1, 30.0, 8.1),        # equal within 1: held
-               fake(tr.NO_DROPOUT, 0, 31.0, 7.5)]                                     # better: reversed
-    used, values = tr.one_head(records)
-    assert len(used) == 4 and values == [2.0, 1.5]
-    assert tr.no_ls_ppl(records)[1] == pytest.approx([1.0, 1.1])
-    assert tr.learned_positions(records)[1] == pytest.approx([0.4, 1.0])
-    assert tr.no_dropout(records)[1] == [-1.0]
-    verdicts = {row[0]: row[-1] for row in tr.table3_rows(records)}
-    assert verdicts == {"1 head is worse than 8 (BLEU)": "held",
-                        "no label smoothing gives a better (lower) perplexity": "held",
-                        "no label smoothing gives a worse BLEU": "inconclusive (within seed noise)",
-                        "learned positional embeddings are about equal to sinusoids (BLEU)": "held",
-                        "dropout 0 is worse (BLEU)": "did not hold (reversed)"}
-    lines = tr.section(records)
-    assert any("| 1 head is worse than 8 (BLEU) | 25.8 vs 24.9 | 30.50 ± 0.71 (n=2) | 28.75 ± 1.06 (n=2) |" in line
-               for line in lines)
-    assert sum(line.startswith(f"| {tr.BASE} |") for line in lines) == 2
+def test_table3_methods_pair_each_variant_with_the_base_of_its_seed():
+    base = [fake("base", 0, 30.0, 8.0), fake("base", 1, 31.0, 8.2)]
+    one_head = [fake("one_head", 0, 28.0, 9.0), fake("one_head", 1, 29.5, 9.1), fake("one_head", 2, 20.0, 9.9)]
+    used, values = table3.base_minus_variant(one_head, base, metric="val/bleu")
+    assert len(used) == 4 and values == [2.0, 1.5]  # seed 2 has no base run
+    assert table3.base_minus_variant(one_head, base, metric="val/ppl")[1] == pytest.approx([-1.0, -0.9])
+    assert table3.distance_from_base([fake("x", 0, 30.4, 8.0)], base, metric="val/bleu")[1] == pytest.approx([0.4])
+    assert table3.noise_verdict([2.0, 1.5]) == "beyond seed noise" and table3.noise_verdict([1.0]).startswith("one seed")
 
 
 def test_report_shows_table3_verdicts_and_derived_claims(tmp_path):
     from repro.claims import load_claims
-    from repro.report import build_report
+    from repro.experiments import Experiment
+    from repro.report.build import build_report
 
-    records = [fake(tr.BASE, 0, 30.0, 8.0), fake(tr.ONE_HEAD, 0, 28.0, 9.0)]
-    report = build_report(load_claims(REPO / "results" / "claims.yaml"), records, tmp_path).read_text()
+    claims = load_claims(REPO / "results" / "claims.yaml")
+    recipe = ({"data": {"source_lang": "de", "target_lang": "en"}},)
+    experiments = {
+        "base": Experiment("base", (), (), "", {"section": "vaswani2017"}, (), recipe),
+        "one_head": Experiment("one_head", (), (), "", {"section": "vaswani2017", "derived": [
+            {"claim": "vaswani2017.table3_one_head", "method": "base_minus_variant", "with": "base", "metric": "val/bleu"}]},
+            (), recipe)}
+    records = [fake("base", 0, 30.0, 8.0), fake("one_head", 0, 28.0, 9.0)]
+    report = build_report(claims, records, tmp_path, experiments=experiments).read_text()
     assert "## The Transformer (Vaswani et al. 2017)" in report
     row = next(line for line in report.splitlines() if line.startswith("| `vaswani2017.table3_one_head` |"))
-    assert "| 2 (n=1) |" in row and "| reproduced |" in row  # 2 BLEU points >= the paper's 0.9
-    assert "transformer_table3" not in report.split("## Stand-ins")[1].split("##")[0]
+    assert "| 2 (n=1) |" in row and "| reproduced |" in row  # 2 BLEU points, one-sided: the direction held
+    assert "| base |" not in report.split("## Stand-ins")[1].split("##")[0]
 
 
 def _write_translator(tmp_path) -> str:
