@@ -113,3 +113,14 @@ def save_png(fig: Figure, path: Path) -> None:
     FigureCanvasAgg(fig)
     fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
     write_atomically(Path(path), buffer.getvalue())
+
+
+def save_log_x_plot(fig: Figure, ax, path: Path, *, xlabel: str, ylabel: str, title: str) -> bool:
+    """Label a curve plot over a log-scaled x axis (data sizes), give it its legend and save it."""
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    save_png(fig, path)
+    return True

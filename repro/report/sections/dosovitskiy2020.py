@@ -9,7 +9,8 @@ from collections import defaultdict
 
 from matplotlib.figure import Figure
 
-from repro.report.tables import config_value, fmt, fmt_spread, hardware, mean, metric, save_png, table
+from repro.report.tables import (config_value, fmt, fmt_spread, hardware, mean, metric, save_log_x_plot,
+                                 summarize, table)
 
 SCALING_PNG = "vit_data_scaling.png"
 ERROR = "test/error_pct"
@@ -59,17 +60,12 @@ def plot_scaling(curves: dict[str, dict[int, list[float]]], path) -> bool:
     ax = fig.add_subplot()
     for (label, by_size), marker in zip(curves.items(), "os^v"):
         sizes = sorted(by_size)
-        accuracy = [[100 - e for e in by_size[s]] for s in sizes]
-        means = [mean(a) for a in accuracy]
-        stds = [(sum((x - m) ** 2 for x in a) / (len(a) - 1)) ** 0.5 if len(a) > 1 else 0.0 for a, m in zip(accuracy, means)]
-        ax.errorbar([10 * s for s in sizes], means, yerr=stds, marker=marker, capsize=3, label=label)
-    ax.set_xscale("log")
-    ax.set_xlabel("CIFAR-10 training images (log scale; balanced over the 10 classes)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("ViT vs a CNN of the same size as the training set grows\n(Dosovitskiy et al. 2020, Fig. 3-4, in direction)")
-    ax.legend(fontsize="small")
-    save_png(fig, path)
-    return True
+        stats = [summarize([100 - e for e in by_size[s]]) for s in sizes]
+        ax.errorbar([10 * s for s in sizes], [m for m, _, _ in stats], yerr=[d for _, d, _ in stats], marker=marker,
+                    capsize=3, label=label)
+    return save_log_x_plot(fig, ax, path, xlabel="CIFAR-10 training images (log scale; balanced over the 10 classes)",
+                           ylabel="test accuracy (%)", title="ViT vs a CNN of the same size as the training set grows\n"
+                           "(Dosovitskiy et al. 2020, Fig. 3-4, in direction)")
 
 
 def section(ctx) -> list[str]:

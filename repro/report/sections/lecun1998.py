@@ -8,7 +8,7 @@ from collections import defaultdict
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from repro.report.tables import config_value, hardware, metric, save_png, summarize
+from repro.report.tables import config_value, hardware, metric, save_log_x_plot, save_png, summarize
 
 FIG9_PNG, CURVE_PNG = "fig9_error.png", "learning_curve.png"
 COLOURS = {"reproduced": "tab:green", "beats the paper": "tab:blue", "not reproduced": "tab:red",
@@ -61,13 +61,8 @@ def plot_learning_curve(records, reference, path) -> bool:
     if reference is not None:
         ax.axhline(reference.value, linestyle="--", color="grey", label="LeNet-5 paper, all 60,000 examples")
     ax.axvline(5000, color="tab:red", linestyle=":", label="5,000 per class (Goodfellow et al. 2016)")
-    ax.set_xscale("log")
-    ax.set_xlabel("training examples per class (log scale)")
-    ax.set_ylabel("MNIST test error (%)")
-    ax.set_title("LeNet-5 test error against training set size")
-    ax.legend(fontsize="small")
-    save_png(fig, path)
-    return True
+    return save_log_x_plot(fig, ax, path, xlabel="training examples per class (log scale)",
+                           ylabel="MNIST test error (%)", title="LeNet-5 test error against training set size")
 
 
 def section(ctx) -> list[str]:
