@@ -8,7 +8,6 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import repro.claims
 from repro.claims import Claim
