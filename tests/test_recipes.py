@@ -111,3 +111,25 @@ def test_a_run_resumed_after_a_crash_writes_one_record_and_a_finished_run_none(t
     assert again.returncode == 0, again.stderr[-2000:]
     assert "finished and wrote its record already" in again.stdout
     assert len(read_records(results / "runs.jsonl")) == 1
+
+
+def test_wandb_runs_carry_the_recipe_status_fingerprint_and_hardware():
+    from types import SimpleNamespace
+
+    from repro.pipeline import _tag_wandb_runs
+
+    class WandbLogger:  # stands in for Lightning's, by name as the pipeline checks
+        def __init__(self):
+            self.experiment = SimpleNamespace(tags=("mine",), config=SimpleNamespace(update=self.update))
+            self.config = {}
+
+        def update(self, values, allow_val_change=False):
+            self.config.update(values)
+
+    logger = WandbLogger()
+    trainer = SimpleNamespace(is_global_zero=True, strategy=SimpleNamespace(root_device=SimpleNamespace(type="cpu")),
+                              num_devices=1, num_nodes=1)
+    recipe = {"recipe": "paper", "recipe_fingerprint": "0123456789ab", "overrides": []}
+    _tag_wandb_runs([logger], recipe, trainer)
+    assert logger.config["recipe"] == "paper" and logger.config["recipe_fingerprint"] == "0123456789ab"
+    assert logger.experiment.tags[:3] == ("mine", "paper", "recipe-0123456789ab") and "cores" in logger.config["hardware"]
