@@ -1,7 +1,10 @@
-"""LeCun et al. 1998, section III-C.7: "random planar affine transformations ... combinations of
-translation, scaling, squeezing, and horizontal shearing" of the training images, drawn afresh
-for every pattern. Done for a whole batch at once on its device with affine_grid/grid_sample.
-The paper gives no ranges; the defaults below are a guess in the range usual for MNIST."""
+"""LeCun et al. 1998, section III-B: random distortions of the training images, "combinations of the
+following planar affine transformations: horizontal and vertical translations, scaling, squeezing
+(simultaneous horizontal compression and vertical elongation, or the reverse), and horizontal
+shearing". The paper drew them once, 540,000 distorted patterns (nine per original) beside the
+60,000 originals; here they are drawn afresh for every pattern, for a whole batch at once on its
+device with affine_grid/grid_sample. The paper gives no ranges; the defaults below are a guess in
+the range usual for MNIST."""
 
 from __future__ import annotations
 

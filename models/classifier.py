@@ -11,7 +11,9 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.classification import MulticlassAccuracy
 
-from models.losses import lecun_map_loss
+from models.losses import lecun_map_loss, squared_error_to_codes
+
+LOSSES = ("cross_entropy", "lecun_map", "squared_error")
 
 
 def error_pct(accuracy: torch.Tensor) -> torch.Tensor:
@@ -28,8 +30,8 @@ class Classifier(L.LightningModule):
                  loss: str = "cross_entropy", label_smoothing: float = 0.0,
                  num_classes: int = 10, channels_last: bool = False, top5: bool = False) -> None:
         super().__init__()
-        if loss not in ("cross_entropy", "lecun_map"):
-            raise ValueError(f"model.loss={loss!r}: use 'cross_entropy' or 'lecun_map'")
+        if loss not in LOSSES:
+            raise ValueError(f"model.loss={loss!r}: use one of {', '.join(LOSSES)}")
         # Optimiser and scheduler are partials: kept as attributes, out of the checkpoint's
         # hyperparameters, so checkpoints stay loadable with torch.load(weights_only=True).
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
@@ -55,16 +57,20 @@ class Classifier(L.LightningModule):
 
     def loss(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Labels are class indices (N,), or class probabilities (N, classes) from MixUp/CutMix."""
-        if self.hparams.loss == "lecun_map":
+        if self.hparams.loss in ("lecun_map", "squared_error"):
             if labels.dim() != 1:
-                raise ValueError("model.loss=lecun_map needs class labels: turn off data.mixup_alpha/cutmix_alpha")
-            return lecun_map_loss(scores, labels)
+                raise ValueError(f"model.loss={self.hparams.loss} needs class labels: turn off data.mixup_alpha/cutmix_alpha")
+            return (lecun_map_loss if self.hparams.loss == "lecun_map" else squared_error_to_codes)(scores, labels)
         return F.cross_entropy(scores, labels, label_smoothing=self.hparams.label_smoothing)
 
     # Training loss and error are summed on the device and logged once an epoch: two self.log calls
     # a step cost LeNet-5 several percent of its throughput on a 2-core CPU.
     def on_train_epoch_start(self) -> None:
         self.train_sums = None  # loss * n, mistakes, n; made at the first step (a resumed epoch has no start)
+        # Second-order optimisers that re-estimate their curvature before each pass (models.sdlm.SDLM)
+        refresh = getattr(self.optimizers(use_pl_optimizer=False), "refresh_curvature", None)
+        if refresh is not None:
+            refresh(self.net, self.trainer.datamodule, self.current_epoch)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch

@@ -6,6 +6,7 @@ decay for ImageNet-1k), warmup 10k steps. Use with `scheduler_interval: step`.
 
 from __future__ import annotations
 
+import bisect
 import math
 
 from torch.optim import Optimizer
@@ -40,3 +41,14 @@ def warmup_decay(optimizer: Optimizer, total_steps: int, warmup_steps: int = 0, 
     warmup = round(warmup_fraction * total_steps) if warmup_fraction is not None else int(warmup_steps)
     warmup = max(0, min(warmup, total_steps))
     return LambdaLR(optimizer, lambda step: warmup_decay_factor(step, total_steps, warmup, decay, final_factor))
+
+
+def piecewise_constant(optimizer: Optimizer, milestones: list[int], factors: list[float]) -> LambdaLR:
+    """The base lr times factors[i] from milestone i-1 to milestone i (epochs or steps, as the
+    scheduler interval says): LeCun et al. 1998, section III-B, decrease eta "0.0005 for the first two
+    passes, 0.0002 for the next three, 0.0001 for the next three, 0.00005 for the next 4, and 0.00001
+    thereafter": milestones [2, 5, 8, 12], factors [1, 0.4, 0.2, 0.1, 0.02] on lr 0.0005."""
+    if len(factors) != len(milestones) + 1 or list(milestones) != sorted(milestones):
+        raise ValueError(f"piecewise_constant needs increasing milestones and one factor more than milestones; "
+                         f"got milestones={list(milestones)}, factors={list(factors)}")
+    return LambdaLR(optimizer, lambda step: factors[bisect.bisect_right(milestones, step)])

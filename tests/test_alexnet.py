@@ -91,6 +91,37 @@ def test_initialisation_follows_section_5():
     assert abs(float(fcs[0].weight.std()) - 0.01) < 1e-3
 
 
+def test_dropout_drops_the_outputs_of_fc6_and_fc7():
+    # Section 4.2: dropout "in the first two fully-connected layers" zeroes each hidden neuron's output
+    # with probability 0.5 (Caffe's reference net: fc6, relu6, drop6, fc7, relu7, drop7, fc8). So fc6
+    # reads conv5's maps untouched, and fc7 and fc8 read the ReLU outputs of fc6 and fc7, half zeroed
+    # and the rest doubled.
+    torch.manual_seed(0)
+    classifier = AlexNet(num_classes=10).classifier.train()
+    fc6, fc7, fc8 = [m for m in classifier if isinstance(m, torch.nn.Linear)]
+    seen = {}
+    hooks = [fc.register_forward_hook(lambda m, i, o, name=name: seen.__setitem__(name, (i[0].detach(), o.detach())))
+             for name, fc in (("fc6", fc6), ("fc7", fc7), ("fc8", fc8))]
+    x = torch.randn(8, 256, 6, 6)
+    classifier(x)
+    for hook in hooks:
+        hook.remove()
+    assert torch.equal(seen["fc6"][0], x.flatten(1))  # no dropout before fc6
+    for before, after in (("fc6", "fc7"), ("fc7", "fc8")):
+        kept = seen[before][1].relu()
+        read = seen[after][0]
+        active = kept > 0
+        assert active.float().mean() > 0.5  # the section-5 biases of 1 keep most ReLUs on
+        dropped = (read == 0) & active
+        assert 0.45 < dropped.sum() / active.sum() < 0.55
+        assert torch.allclose(read[~dropped], 2 * kept[~dropped])
+
+
+def test_classifier_keeps_its_state_dict_names():
+    keys = [k for k in AlexNet().state_dict() if k.startswith("classifier")]
+    assert keys == [f"classifier.{i}.{p}" for i in (1, 4, 6) for p in ("weight", "bias")]
+
+
 def test_ablations_keep_the_output_shape():
     assert AlexNet(lrn=False)(torch.zeros(1, 3, 227, 227)).shape == (1, 1000)
     assert AlexNet(pool_kernel=2, num_classes=10)(torch.zeros(1, 3, 227, 227)).shape == (1, 10)

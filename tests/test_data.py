@@ -18,7 +18,7 @@ def test_fixture_loads_as_uint8_tensors_padded_to_32():
     assert x.shape == (600, 1, 28, 28) and x.dtype == torch.uint8 and y.shape == (600,)
     batch = dm.to_model_input(x[:5])
     assert batch.shape == (5, 1, 32, 32)
-    # LeCun's levels: background -0.1, ink up to 1.175 (section II-A)
+    # LeCun's levels: background -0.1, ink up to 1.175 (section II-B)
     assert batch.min().item() == pytest.approx(-0.1) and batch.max().item() <= 1.175 + 1e-6
 
 

@@ -1,17 +1,137 @@
-"""Paper facts about the LeNet family (LeCun et al. 1998, section II-B, Table I, appendix A)."""
+"""Paper facts about the LeNet family (LeCun et al. 1998, sections II-B, III-C.7, III-C.8, Table I,
+appendix A; LeNet-1's layout from LeCun et al. 1990)."""
 
 import pytest
 import torch
+from torch import nn
 
-from models.nets.lenet import C3_TABLE, LeNet1, LeNet4, LeNet5, LeNet5Modern, digit_codes, lecun_tanh
+from datamodules.mnist import MNISTDataModule, downsample_digits
+from models.nets.lenet import (
+    C3_TABLE, LENET1_H3_TABLE, LENET4_C3_TABLE, LENET4_F5_TABLE, EuclideanRBF, LeNet1, LeNet4, LeNet5,
+    LeNet5Modern, SparseConv, Subsampling, digit_codes, lecun_tanh,
+)
+from tests.conftest import FIXTURES
 
 
 def trainable(net: torch.nn.Module) -> int:
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 
 
+def connections(net: nn.Module, x: torch.Tensor) -> int:
+    """The paper's count: every input of every unit, its bias included (an RBF unit has no bias)."""
+    total = 0
+
+    def count(module, inputs, out):
+        nonlocal total
+        positions = out[0, 0].numel() if out.dim() == 4 else 1
+        if isinstance(module, SparseConv):
+            kernel = module.shape[-1] * module.shape[-2]
+            total += positions * sum(len(row) * kernel + 1 for row in module_tables[module])
+        elif isinstance(module, nn.Conv2d):
+            total += out[0].numel() * (module.weight[0].numel() + 1)
+        elif isinstance(module, Subsampling):
+            total += out[0].numel() * (module.fan_in + 1)
+        elif isinstance(module, nn.Linear):
+            total += module.out_features * (module.in_features + 1)
+        elif isinstance(module, EuclideanRBF):
+            total += module.centres.numel()
+
+    module_tables = {m: t for m, t in _tables(net)}
+    hooks = [m.register_forward_hook(count) for m in net.modules()
+             if isinstance(m, (SparseConv, nn.Conv2d, Subsampling, nn.Linear, EuclideanRBF))]
+    if isinstance(net, LeNet5):
+        net.convolve_c5 = lambda s4: net.c5(s4)  # the matrix-product shortcut skips the module's hook
+    net(x)
+    for hook in hooks:
+        hook.remove()
+    return total
+
+
+def _tables(net: nn.Module):
+    for table, name in ((C3_TABLE, "c3"), (LENET1_H3_TABLE, "c3"), (LENET4_C3_TABLE, "c3"), (LENET4_F5_TABLE, "f5")):
+        module = getattr(net, name, None)
+        if isinstance(module, SparseConv) and module.weight.shape[0] == sum(map(len, table)) \
+                and module.shape[0] == len(table):
+            yield module, table
+
+
 def test_lenet5_has_exactly_60000_trainable_parameters():
     assert trainable(LeNet5()) == 60_000
+
+
+def test_lenet5_has_340908_connections():
+    assert connections(LeNet5(), torch.zeros(1, 1, 32, 32)) == 340_908  # section II-B, layer by layer
+
+
+def test_lenet1_has_about_2600_parameters_and_100000_connections():
+    # Section III-C.7: "about 100,000 multiply/add steps", "only about 2600" free parameters; LeCun et
+    # al. 1990 give the exact 2,578 parameters and 98,442 connections, which this layout meets.
+    net = LeNet1()
+    assert trainable(net) == 2_578 and abs(trainable(net) - 2_600) <= 0.05 * 2_600
+    assert connections(net, torch.zeros(1, 1, 28, 28)) == 98_442
+
+
+def test_lenet1_reads_16x16_digits_in_a_28x28_field():
+    assert LeNet1()(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    assert [len(inputs) for inputs in LENET1_H3_TABLE].count(2) == 8  # 20 kernels: 4 maps of one, 8 of two
+    dm = MNISTDataModule(data_dir=str(FIXTURES), pad_to_32=False, downsample_to=16)
+    dm.setup()
+    x = dm.to_model_input(dm.splits["train"][0][:50])
+    assert x.shape == (50, 1, 28, 28) and x.min().item() == pytest.approx(-0.1)
+    ink = x[:, 0] > 0
+    rows, cols = ink.any(2), ink.any(1)
+    for lines in (rows, cols):  # every digit inside a 16x16 box (to a pixel of interpolation) and centred
+        index = torch.arange(28).expand_as(lines)
+        first = torch.where(lines, index, 99).amin(1)
+        last = torch.where(lines, index, -1).amax(1)
+        assert (last - first + 1).max() <= 17
+        assert ((first + last) / 2 - 13.5).abs().max() <= 1.0
+    assert (rows.sum(1).max(), cols.sum(1).max()) >= (15, 15)  # the tallest and widest digits fill 16 rows, columns
+
+
+def test_downsampling_keeps_the_ink():
+    x = torch.zeros(1, 1, 28, 28)
+    x[0, 0, 3:23, 10:18] = 1.0  # a 20-high, 8-wide bar, off centre like MNIST's centre-of-mass placement
+    out = downsample_digits(x, 16)
+    assert out.sum().item() == pytest.approx(x.sum().item() * (16 / 20) ** 2, rel=0.03)
+    assert out[0, 0, :6].abs().sum() == 0 and out[0, 0, 22:].abs().sum() == 0  # 16 rows, centred
+
+
+def test_lenet4_has_about_17000_parameters_and_260000_connections():
+    # Section III-C.8: "about 260,000 connections and ... about 17,000 free parameters"
+    net = LeNet4()
+    params, links = trainable(net), connections(net, torch.zeros(1, 1, 32, 32))
+    assert abs(params - 17_000) <= 0.05 * 17_000 and abs(links - 260_000) <= 0.05 * 260_000
+    assert (params, links) == (16_998, 258_306)
+
+
+def test_lenet4_layout_follows_section_3c8():
+    net = LeNet4()
+    assert (net.c1.out_channels, net.s2.coefficient.numel(), net.c3.shape[:2], net.s4.coefficient.numel()) == (
+        4, 8, (16, 8), 16)
+    assert net.f5.shape[:2] == (120, 16) and net.out.out_features == 10
+    # S2 maps 2i and 2i+1 both subsample C1 map i, each with its own coefficient and bias
+    x = torch.randn(1, 1, 32, 32)
+    c1 = lecun_tanh(net.c1(x))
+    s2 = net.s2(c1.repeat_interleave(2, dim=1))
+    for i in range(4):
+        alone = torch.zeros_like(c1)
+        alone[:, i] = c1[:, i]
+        changed = (net.s2(alone.repeat_interleave(2, dim=1)) - s2).abs().sum(dim=(0, 2, 3)) == 0
+        assert changed.tolist() == [j // 2 == i for j in range(8)]
+
+
+@pytest.mark.parametrize("make", [LeNet1, LeNet4, LeNet5])
+def test_subsampling_coefficients_start_as_appendix_a_says(make):
+    # Appendix A: uniform in +-2.4/F_in; a subsampling unit has F_in = 4 inputs
+    torch.manual_seed(0)
+    for module in make().modules():
+        if isinstance(module, Subsampling):
+            assert module.coefficient.abs().max() <= 0.6
+            assert module.coefficient.unique().numel() == module.coefficient.numel()  # random, not all 1
+            assert torch.equal(module.bias, torch.zeros_like(module.bias))
+    many = Subsampling(20_000).coefficient
+    assert many.min() < -0.59 and many.max() > 0.59 and abs(many.mean()) < 0.02
 
 
 def test_lenet5_layer_shapes_follow_section_2b():
@@ -127,4 +247,3 @@ def test_scores_are_negated_squared_distances():
 def test_variants_output_ten_scores():
     assert LeNet5Modern()(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
     assert LeNet4()(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
-    assert LeNet1()(torch.zeros(2, 1, 28, 28)).shape == (2, 10)

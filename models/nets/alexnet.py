@@ -69,10 +69,16 @@ class AlexNet(nn.Module):
             PerGPUConv2d(384, 384, 3, padding=1, groups=groups), nn.ReLU(inplace=True),        # conv4
             PerGPUConv2d(384, 256, 3, padding=1, groups=groups), nn.ReLU(inplace=True), pool(),  # conv5
         )
+        # Section 4.2: dropout "in the first two fully-connected layers" sets each hidden neuron's
+        # output to zero with probability 0.5, so it drops the outputs of fc6 and fc7 (Caffe's reference
+        # net: fc6, relu6, drop6, fc7, relu7, drop7, fc8), not their inputs. fc7's ReLU and dropout share
+        # one slot so fc6, fc7 and fc8 keep the indices 1, 4 and 6 of earlier checkpoints (and of
+        # torchvision's AlexNet, whose dropout sits before fc6 and fc7).
         self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),  # fc6
-            nn.Dropout(dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),         # fc7
-            nn.Linear(4096, num_classes),                                               # fc8
+            nn.Flatten(),                                                                # conv5's 256x6x6
+            nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),   # fc6
+            nn.Linear(4096, 4096), nn.Sequential(nn.ReLU(inplace=True), nn.Dropout(dropout)),  # fc7
+            nn.Linear(4096, num_classes),                                                # fc8
         )
         self.reset_parameters()
 
@@ -90,7 +96,7 @@ class AlexNet(nn.Module):
             nn.init.ones_(layer.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x).flatten(1))  # 2x2/2 pooling also ends at 6x6
+        return self.classifier(self.features(x))  # 2x2/2 pooling also ends at 6x6
 
 
 def torchvision_alexnet(num_classes: int = 1000) -> nn.Module:

@@ -3,9 +3,12 @@ document recognition", Proc. IEEE 86(11).
 
 `LeNet5` follows section II-B: 32x32 input, C1 6@5x5, S2 trainable subsampling, C3 16@5x5 wired by
 Table I, S4, C5 120, F6 84, ten Euclidean RBF outputs, squashing f(a) = 1.7159 tanh(2a/3), weights
-uniform in +-2.4/F_in (appendix A). It has exactly 60,000 trainable parameters, as the paper says.
-`LeNet1` and `LeNet4` follow section III-C.7; the paper gives their shapes only in words, so the
-places where we had to choose are marked "guess".
+uniform in +-2.4/F_in (appendix A). It has exactly 60,000 trainable parameters and 340,908
+connections, as the paper says.
+`LeNet1` is section III-C.7's net (16x16 digits centred in a 28x28 input, "about 2,600" parameters),
+laid out as in LeCun et al. 1990 (NIPS 2), which gives its 2,578 parameters and 98,442 connections.
+`LeNet4` is section III-C.8's net ("about 17,000 free parameters", "about 260,000 connections"). The
+paper gives both shapes only in words, so the places where we had to choose are marked "guess".
 """
 
 from __future__ import annotations
@@ -87,7 +90,8 @@ def digit_codes() -> torch.Tensor:
 
 
 def lecun_init_(module: nn.Module) -> None:
-    """Appendix A: weights uniform in (-2.4/F_in, 2.4/F_in), F_in = fan-in of the unit."""
+    """Appendix A: weights uniform in (-2.4/F_in, 2.4/F_in), F_in = fan-in of the unit. Guess: the
+    biases start at 0 (appendix A speaks of the weights only)."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             fan_in = m.weight[0].numel()
@@ -98,11 +102,15 @@ def lecun_init_(module: nn.Module) -> None:
 
 class Subsampling(nn.Module):
     """S2/S4 (section II-B): sum of each 2x2 block times one trainable coefficient, plus one
-    trainable bias, per map, then the squashing function. Two parameters per map."""
+    trainable bias, per map, then the squashing function. Two parameters per map. Each unit has four
+    inputs, so appendix A starts the coefficient uniform in +-2.4/4 (the bias at 0, as elsewhere)."""
+
+    fan_in = 4
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.coefficient = nn.Parameter(torch.ones(channels))
+        bound = 2.4 / self.fan_in
+        self.coefficient = nn.Parameter(torch.empty(channels).uniform_(-bound, bound))
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -138,7 +146,10 @@ class SparseConv(nn.Module):
         return dense.view(self.shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.dense_weight(), self.bias)
+        weight = self.dense_weight()
+        if x.shape[-2:] == weight.shape[-2:]:  # one output position: a matrix product (see LeNet5.convolve_c5)
+            return F.linear(x.flatten(1), weight.flatten(1), self.bias)[:, :, None, None]
+        return F.conv2d(x, weight, self.bias)
 
 
 class EuclideanRBF(nn.Module):
@@ -210,43 +221,82 @@ class LeNet5Modern(nn.Module):
         return self.classifier(self.features(x))
 
 
+# LeNet-1's H3 (LeCun et al. 1990): 12 maps, each reading 5x5 windows of one or two of the 4 H2 maps.
+# The 1990 paper's 2,578 parameters and 98,442 connections fix the number of 5x5 kernels at 20 (the
+# rest of the net is fully determined); which maps feed which is a guess: each H2 map alone, its
+# six pairs, and the two diagonal pairs once more, so every H2 map feeds five kernels.
+LENET1_H3_TABLE: tuple[tuple[int, ...], ...] = (
+    (0,), (1,), (2,), (3,),
+    (0, 1), (1, 2), (2, 3), (0, 3), (0, 2), (1, 3),
+    (0, 2), (1, 3),
+)
+
+
 class LeNet1(nn.Module):
-    """LeNet-1 (section III-C.7): 28x28 input, C1 4@5x5 (24x24), 2x2 averaging, C3 12@5x5 (8x8),
-    2x2 averaging, 10 outputs fully connected to the 12x4x4 maps. Guess: the paper gives the
-    connection pattern of the 12 maps only in the 1989 work; we connect them fully, and the
-    subsampling is parameter-free averaging. tanh squashing as LeNet-5."""
-
-    def __init__(self, num_classes: int = 10) -> None:
-        super().__init__()
-        self.c1 = nn.Conv2d(1, 4, 5)
-        self.c3 = nn.Conv2d(4, 12, 5)
-        self.out = nn.Linear(12 * 4 * 4, num_classes)
-        lecun_init_(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.avg_pool2d(lecun_tanh(self.c1(x)), 2)
-        x = F.avg_pool2d(lecun_tanh(self.c3(x)), 2)
-        return self.out(x.flatten(1))
-
-
-class LeNet4(nn.Module):
-    """LeNet-4 (section III-C.7): 32x32 input, 4 first-level maps, subsampling, 16 feature maps,
-    subsampling, a fully connected layer of 120 units, 10 outputs. Guess: the paper's "8
-    subsampling maps connected in pairs" is simplified to one trainable subsampling per map, and
-    the 16 maps see all 4 below."""
+    """LeNet-1 (section III-C.7; layout from LeCun et al. 1990, "Handwritten digit recognition with a
+    back-propagation network", NIPS 2). Input (N, 1, 28, 28): a 16x16 digit centred in a 28x28 field
+    (the data module's `downsample_to: 16`). H1 4@5x5 (24x24), H2 trainable 2x2 subsampling (12x12),
+    H3 12@5x5 wired by LENET1_H3_TABLE (8x8), H4 subsampling (4x4), 10 outputs fully connected to
+    the 12x4x4 maps: 2,578 parameters ("about 2,600") and 98,442 connections ("about 100,000
+    multiply/add steps"). Squashing and initialisation as LeNet-5 (appendix A; guess for this older
+    net). Returns the 10 output sums, for cross-entropy or for squashing against target codes."""
 
     def __init__(self, num_classes: int = 10) -> None:
         super().__init__()
         self.c1 = nn.Conv2d(1, 4, 5)
         self.s2 = Subsampling(4)
-        self.c3 = nn.Conv2d(4, 16, 5)
-        self.s4 = Subsampling(16)
-        self.f5 = nn.Linear(16 * 5 * 5, 120)
-        self.out = nn.Linear(120, num_classes)
-        lecun_init_(self)
+        self.c3 = SparseConv(LENET1_H3_TABLE, in_channels=4)
+        self.s4 = Subsampling(12)
+        self.out = nn.Linear(12 * 4 * 4, num_classes)
+        lecun_init_(nn.ModuleList([self.c1, self.out]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.s2(lecun_tanh(self.c1(x)))
         x = self.s4(lecun_tanh(self.c3(x)))
-        x = lecun_tanh(self.f5(x.flatten(1)))
+        return self.out(x.flatten(1))
+
+
+# LeNet-4's connection tables (guess). Section III-C.8 gives the maps and the totals, not the wiring.
+# Fully connected, C3 (16 maps over 8 S2 maps) and F5 (120 units over all of S4's 400 values) would
+# have 3,216 and 48,120 parameters, already far beyond "about 17,000" in all. Both totals are met with
+# C3 reading 60 kernels, in the spirit of Table I (eight maps read four consecutive S2 maps, four read
+# the two subsampled versions of two C1 maps, four read three consecutive maps), and each F5 unit
+# reading the whole 5x5 extent of four or five consecutive S4 maps.
+LENET4_C3_TABLE: tuple[tuple[int, ...], ...] = (
+    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, 6), (4, 5, 6, 7), (0, 5, 6, 7), (0, 1, 6, 7), (0, 1, 2, 7),
+    (0, 1, 4, 5), (1, 2, 5, 6), (2, 3, 6, 7), (0, 3, 4, 7),
+    (0, 1, 2), (2, 3, 4), (4, 5, 6), (0, 6, 7),
+)
+LENET4_F5_TABLE: tuple[tuple[int, ...], ...] = tuple(
+    tuple(sorted((u + k) % 16 for k in range(4 if u % 3 == 2 else 5))) for u in range(120)
+)
+
+
+class LeNet4(nn.Module):
+    """LeNet-4 (section III-C.8): "4 first-level feature maps, followed by 8 subsampling maps
+    connected in pairs to each first-layer feature maps, then 16 feature maps, followed by 16
+    subsampling maps, followed by a fully connected layer with 120 units, followed by the output
+    layer (10 units)", "about 260,000 connections" and "about 17,000 free parameters".
+
+    Input (N, 1, 32, 32) as LeNet-5 ("very similar to LeNet-5"). C1 4@5x5 (28x28); S2: each C1 map
+    feeds two subsampling maps with their own coefficient and bias (14x14); C3 16@5x5 wired by
+    LENET4_C3_TABLE (10x10); S4 (5x5); F5 120 units, each seeing the whole 5x5 extent of the S4 maps
+    in LENET4_F5_TABLE (guess: "fully connected" read as LeNet-5's C5 is, over whole maps); 10 linear
+    outputs. 16,998 parameters and 258,306 connections."""
+
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 4, 5)
+        self.s2 = Subsampling(8)
+        self.c3 = SparseConv(LENET4_C3_TABLE, in_channels=8)
+        self.s4 = Subsampling(16)
+        self.f5 = SparseConv(LENET4_F5_TABLE, in_channels=16)
+        self.out = nn.Linear(120, num_classes)
+        lecun_init_(nn.ModuleList([self.c1, self.out]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = lecun_tanh(self.c1(x)).repeat_interleave(2, dim=1)  # S2 maps 2i and 2i+1 read C1 map i
+        x = self.s2(x)
+        x = self.s4(lecun_tanh(self.c3(x)))
+        x = lecun_tanh(self.f5(x)).flatten(1)
         return self.out(x)
