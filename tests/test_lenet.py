@@ -247,3 +247,11 @@ def test_scores_are_negated_squared_distances():
 def test_variants_output_ten_scores():
     assert LeNet5Modern()(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
     assert LeNet4()(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
+
+
+def test_subsampling_coefficients_start_at_one_only_when_asked():
+    from models.nets.lenet import Subsampling
+
+    assert torch.equal(Subsampling(6, "ones").coefficient.detach(), torch.ones(6))
+    with pytest.raises(ValueError, match="appendix_a or ones"):
+        Subsampling(6, "twos")

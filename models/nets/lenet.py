@@ -103,14 +103,18 @@ def lecun_init_(module: nn.Module) -> None:
 class Subsampling(nn.Module):
     """S2/S4 (section II-B): sum of each 2x2 block times one trainable coefficient, plus one
     trainable bias, per map, then the squashing function. Two parameters per map. Each unit has four
-    inputs, so appendix A starts the coefficient uniform in +-2.4/4 (the bias at 0, as elsewhere)."""
+    inputs, so appendix A starts the coefficient uniform in +-2.4/4 (the bias at 0, as elsewhere).
+    `init="ones"` starts it at 1 instead (plain 2x2 sums), for comparison."""
 
     fan_in = 4
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, init: str = "appendix_a") -> None:
         super().__init__()
+        if init not in ("appendix_a", "ones"):
+            raise ValueError(f"subsampling init {init!r}: choose appendix_a or ones")
         bound = 2.4 / self.fan_in
-        self.coefficient = nn.Parameter(torch.empty(channels).uniform_(-bound, bound))
+        start = torch.empty(channels).uniform_(-bound, bound) if init == "appendix_a" else torch.ones(channels)
+        self.coefficient = nn.Parameter(start)
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -174,13 +178,13 @@ class LeNet5(nn.Module):
 
     returns_rbf_scores = True
 
-    def __init__(self, num_classes: int = 10, f6_units: int = 84) -> None:
+    def __init__(self, num_classes: int = 10, f6_units: int = 84, subsampling_init: str = "appendix_a") -> None:
         super().__init__()
         assert num_classes == 10 and f6_units == 84, "the RBF bitmaps are 7x12 digits: 10 classes, 84 units"
         self.c1 = nn.Conv2d(1, 6, 5)
-        self.s2 = Subsampling(6)
+        self.s2 = Subsampling(6, subsampling_init)
         self.c3 = SparseConv(C3_TABLE, in_channels=6)
-        self.s4 = Subsampling(16)
+        self.s4 = Subsampling(16, subsampling_init)
         self.c5 = nn.Conv2d(16, 120, 5)
         self.f6 = nn.Linear(120, f6_units)
         self.rbf = EuclideanRBF(digit_codes())
