@@ -5,7 +5,7 @@ ARGS   ?=
 SEEDS  ?= 1
 export DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: setup test test-all smoke report bench learning-curve alexnet-fig1 alexnet-fig1-standardized vit-scaling transformer-table3 translate clean
+.PHONY: setup test test-all smoke report bench learning-curve alexnet-fig1 alexnet-fig1-standardized vit-scaling transformer-table3 translate sample scaling-laws clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -50,6 +50,9 @@ transformer-table3: $(PYTHON)  ## Vaswani et al. 2017 Table 3 in direction on Mu
 translate: $(PYTHON)  ## translate sentences with the newest trained transformer: make translate ARGS="'Ein Hund läuft.'" (or lines on stdin)
 	$(PYTHON) scripts/translate.py $(ARGS)
 
+sample: $(PYTHON)  ## text from the newest trained GPT: make sample ARGS="--prompt 'ROMEO:' --length 300 --temperature 0.8 --top-k 200"
+	$(PYTHON) scripts/sample.py $(ARGS)
+
 report: $(PYTHON)  ## results/REPORT.md and plots from results/claims.yaml + results/runs.jsonl
 	$(PYTHON) scripts/report.py
 
@@ -58,6 +61,7 @@ bench: $(PYTHON)  ## suite throughput as a ratio against a plain PyTorch loop
 	$(PYTHON) -m benchmarks.alexnet_throughput
 	$(PYTHON) -m benchmarks.vit_throughput
 	$(PYTHON) -m benchmarks.transformer_throughput
+	$(PYTHON) -m benchmarks.gpt_throughput
 
 clean:
 	rm -rf outputs multirun .pytest_cache
