@@ -6,6 +6,10 @@ Optimisation as nanoGPT's configure_optimizers: AdamW with weight decay on the m
 only (parameters of two or more dimensions), none on biases and LayerNorm gains; gradient clipping is
 the Trainer's (trainer.gradient_clip_val). The schedule is a Hydra partial stepped every optimiser step.
 
+`compute_budget` (training FLOPs, for scaling-law sweeps): the run trains for C / (F x tokens per step)
+steps, F the training FLOPs per token that torch's FLOP counter counts on this net, so the schedule
+(warmup, cosine) ends exactly at the budget (Hoffmann et al. 2022, section 3.2).
+
 At the end of training the net, its constructor arguments and the character vocabulary go to
 checkpoints/gpt.pt (what scripts/sample.py reads).
 """
@@ -21,11 +25,16 @@ import torch
 import torch.nn.functional as F
 from torchmetrics import MeanMetric
 
+from repro.errors import UserError
+from repro.meter import count_flops
+
 
 class LanguageModel(L.LightningModule):
     def __init__(self, net: torch.nn.Module, optimizer: Callable, scheduler: Callable | None = None,
-                 scheduler_interval: str = "step") -> None:
+                 scheduler_interval: str = "step", compute_budget: float | None = None) -> None:
         super().__init__()
+        if compute_budget is not None and not float(compute_budget) > 0:
+            raise UserError(f"model.compute_budget={compute_budget!r} must be a number of FLOPs above 0")
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
         self.net = net
         self.make_optimizer, self.make_scheduler = optimizer, scheduler
@@ -47,6 +56,20 @@ class LanguageModel(L.LightningModule):
     def flops_inputs(self, batch, blocks: int = 2) -> tuple[tuple[torch.Tensor], int]:
         x = batch[0][:blocks]
         return (x,), x.numel()
+
+    # ---- a compute budget sets the number of steps ----
+    def setup(self, stage: str) -> None:
+        if stage != "fit" or self.hparams.compute_budget is None:
+            return
+        steps = self.budget_steps(self.hparams.compute_budget)
+        self.trainer.fit_loop.epoch_loop.max_steps = steps  # before configure_optimizers sizes the schedule
+
+    def budget_steps(self, budget: float) -> int:
+        datamodule = self.trainer.datamodule
+        block = torch.zeros(2, datamodule.block_size, dtype=torch.long)
+        _, train_flops = count_flops(self.net, block)
+        tokens_per_step = datamodule.batch_size * datamodule.block_size * self.trainer.world_size
+        return max(1, round(float(budget) / (train_flops / block.numel() * tokens_per_step)))
 
     # ---- training ----
     def on_train_epoch_start(self) -> None:
@@ -93,8 +116,12 @@ class LanguageModel(L.LightningModule):
     def record_fields(self) -> dict:
         """Added to the run record: the learning curve and, for nets that know them, Kaplan's N and his
         estimate of training FLOPs per token (to set beside the counted ones)."""
-        fields = {"val_curve": [list(point) for point in self.val_curve],
-                  "tokens_trained": self.tokens_seen() if self._trainer is not None else None}
+        fields = {"val_curve": [list(point) for point in self.val_curve]}
+        if self._trainer is not None:
+            tokens, datamodule = self.tokens_seen(), self.trainer.datamodule
+            fields["tokens_trained"] = tokens
+            if getattr(datamodule, "splits", None):  # passes over the training text (Kaplan: about one)
+                fields["data_epochs"] = round(tokens / len(datamodule.splits["train"]), 3)
         if hasattr(self.net, "non_embedding_params"):
             fields["non_embedding_params"] = self.net.non_embedding_params()
             fields["flops_per_token_kaplan"] = self.net.kaplan_flops_per_token()
