@@ -53,6 +53,13 @@ translate: $(PYTHON)  ## translate sentences with the newest trained transformer
 sample: $(PYTHON)  ## text from the newest trained GPT: make sample ARGS="--prompt 'ROMEO:' --length 300 --temperature 0.8 --top-k 200"
 	$(PYTHON) scripts/sample.py $(ARGS)
 
+# Kaplan et al. 2020 / Hoffmann et al. 2022 in direction: the IsoFLOP sweep, then the equal-token runs (one record
+# each; the plans live in the experiment files). On a GPU: make scaling-laws SCALING=gpt_scaling_gpu ARGS="trainer=gpu"
+SCALING ?= gpt_scaling_kjv
+scaling-laws: $(PYTHON)  ## scaling laws on character-level GPTs: 24 IsoFLOP runs + 6 equal-token runs on the KJV (CPU, under an hour)
+	$(PYTHON) scripts/train.py --multirun experiment=$(SCALING) $(ARGS)
+	$(PYTHON) scripts/train.py --multirun experiment=$(SCALING)_tokens $(ARGS)
+
 report: $(PYTHON)  ## results/REPORT.md and plots from results/claims.yaml + results/runs.jsonl
 	$(PYTHON) scripts/report.py
 
