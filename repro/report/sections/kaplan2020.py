@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from repro.report.tables import fmt, fmt_duration, table
+from repro.report.tables import config_value, fmt, fmt_duration, hardware, metric, save_png, table
 
+TITLE = "Scaling laws (Kaplan et al. 2020; Hoffmann et al. 2022)"
 LOSS = "val/loss_full"
 CHINCHILLA_A, KAPLAN_A = 0.49, 0.73  # Hoffmann et al. 2022 Table 2 (Approach 2); Kaplan et al. 2020 eq. 1.7
 MINCHILLA_FLOOR = 100_000  # BenAgro314/CSC2541: no clean law below about 100K parameters
@@ -38,7 +38,7 @@ ISOFLOP_PNG, LOSS_PNG = "{}_isoflop.png", "{}_loss_n.png"  # per experiment
 # ---- what a record says --------------------------------------------------------------------------
 
 def budget(record: dict[str, Any]) -> float | None:
-    value = (((record.get("config") or {}).get("model") or {}).get("compute_budget"))
+    value = config_value(record, "model.compute_budget")
     return float(value) if value is not None else None
 
 
@@ -47,7 +47,7 @@ def size(record: dict[str, Any]) -> int | None:
 
 
 def loss(record: dict[str, Any]) -> float | None:
-    return (record.get("metrics") or {}).get(LOSS)
+    return metric(record, LOSS)
 
 
 def compute(record: dict[str, Any]) -> float | None:
@@ -230,11 +230,6 @@ METHODS = {"isoflop_exponent": isoflop_exponent, "loss_power_law": loss_power_la
 
 # ---- plots ---------------------------------------------------------------------------------------
 
-def _save(fig: Figure, path: Path) -> None:
-    FigureCanvasAgg(fig)  # Agg without pyplot: no global backend state
-    fig.savefig(path, format="png", dpi=120, bbox_inches="tight")
-
-
 def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, path: Path) -> None:
     """Left: loss against N per budget with its parabola and minimum. Right: N_opt against C, the fitted line
     and the two papers' slopes through the same centre."""
@@ -273,7 +268,7 @@ def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, 
     right.set_ylabel("compute-optimal N")
     right.set_title("N_opt proportional to C^a", fontsize="medium")
     right.legend(fontsize="small")
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def plot_loss_law(runs: list[dict[str, Any]], fit: dict[str, float] | None, path: Path) -> None:
@@ -302,7 +297,7 @@ def plot_loss_law(runs: list[dict[str, Any]], fit: dict[str, float] | None, path
     right.set_ylabel("held-out loss (nats/char)")
     right.set_title("Learning curves at equal tokens (Kaplan et al. Fig. 2)", fontsize="medium")
     right.legend(fontsize="small")
-    _save(fig, path)
+    save_png(fig, path)
 
 
 # ---- the section ---------------------------------------------------------------------------------
@@ -314,12 +309,8 @@ def _by_experiment(records: list[dict[str, Any]]) -> dict[str, list[dict[str, An
     return dict(sorted(out.items()))
 
 
-def _hardware(records: list[dict[str, Any]]) -> str:
-    return "; ".join(dict.fromkeys((r.get("hardware") or {}).get("summary", "unknown") for r in records)) or "—"
-
-
 def _run_rows(runs: list[dict[str, Any]]) -> list[list[Any]]:
-    return [[f"{budget(r):.2g}" if budget(r) else "—", (r.get("config") or {}).get("model", {}).get("net", {}).get("n_embd", "?"),
+    return [[f"{budget(r):.2g}" if budget(r) else "—", config_value(r, "model.net.n_embd"),
              fmt(size(r)), fmt(r.get("tokens_trained")), fmt((r.get("tokens_trained") or 0) / size(r)),
              fmt(r.get("data_epochs")), f"{compute(r):.3g}" if compute(r) else "n/a", f"{loss(r):.4f}",
              fmt_duration(r.get("wall_time_s"))] for r in runs]
@@ -334,7 +325,7 @@ def isoflop_lines(name: str, records: list[dict[str, Any]], out_dir: Path) -> li
     runs = isoflop_records(records)
     fit = exponent(minima)
     interval = bootstrap_exponent(minima) if fit else None
-    lines = ["", f"### IsoFLOP profiles: `{name}` ({len(runs)} runs, {_hardware(runs)})", "",
+    lines = ["", f"### IsoFLOP profiles: `{name}` ({len(runs)} runs, {hardware(runs)})", "",
              *table(RUN_HEADER, _run_rows(runs)), "",
              *table(["budget C", "C spent (mean)", "sizes", "N_opt (parabola minimum)", "inside the sizes run"],
                     [[f"{m['budget']:.2g}", f"{m['compute']:.3g}", len(m["runs"]),
@@ -363,7 +354,7 @@ def isoflop_lines(name: str, records: list[dict[str, Any]], out_dir: Path) -> li
 
 def equal_token_lines(name: str, records: list[dict[str, Any]], out_dir: Path) -> list[str]:
     runs, fit = loss_law(records)
-    lines = ["", f"### Equal training tokens: `{name}` ({len(runs)} runs, {_hardware(runs)})", "",
+    lines = ["", f"### Equal training tokens: `{name}` ({len(runs)} runs, {hardware(runs)})", "",
              *table(RUN_HEADER, _run_rows(runs))]
     if fit:
         lines += ["", f"L(N) = E + A N^-alpha: E = {fit['E']:.3f}, A = {fit['A']:.3g}, **alpha = {fit['alpha']:.3f}**, "
@@ -406,7 +397,7 @@ def section(ctx) -> list[str]:
     records = list(ctx.records)
     out_dir = Path(ctx.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    lines = ["", "## Scaling laws: Kaplan et al. 2020 and Hoffmann et al. 2022, in direction (character-level GPT)"]
+    lines = ["", f"## {TITLE}: in direction, on character-level GPTs"]
     if not records:
         return lines + ["", "No scaling runs yet (`make scaling-laws`)."]
     for name, runs in _by_experiment(records).items():

@@ -12,24 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from repro.report.tables import fmt, fmt_duration, table
+from repro.report.tables import config_value, fmt, fmt_duration, hardware, metric, save_png, table
 
+TITLE = "GPT (Radford et al. 2018, 2019, as nanoGPT trains it)"
 CURVES_PNG = "radford2019_curves.png"
-
-
-def _config(record: dict[str, Any], *keys: str) -> Any:
-    node: Any = record.get("config") or {}
-    for key in keys:
-        node = node.get(key) if isinstance(node, dict) else None
-    return node
 
 
 def nanogpt_params(record: dict[str, Any]) -> int | None:
     """The count nanoGPT prints (get_num_params: every parameter but the position embeddings)."""
-    block, width = _config(record, "model", "net", "block_size"), _config(record, "model", "net", "n_embd")
+    block, width = config_value(record, "model.net.block_size"), config_value(record, "model.net.n_embd")
     return record["params"] - block * width if record.get("params") and block and width else None
 
 
@@ -37,23 +30,18 @@ def paper_loss(record: dict[str, Any]) -> float | None:
     return next((c["paper"] for c in record.get("claims") or []), None)
 
 
-def _hardware(record: dict[str, Any]) -> str:
-    return (record.get("hardware") or {}).get("summary", "unknown")
-
-
 def _steps(record: dict[str, Any]) -> Any:
     curve = record.get("val_curve") or []
-    return curve[-1][0] if curve else _config(record, "trainer", "max_steps")
+    return curve[-1][0] if curve else config_value(record, "trainer.max_steps")
 
 
 def run_rows(records: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for r in sorted(records, key=lambda r: (r["experiment"], str(r.get("finished_at", "")))):
-        metrics = r.get("metrics") or {}
         projected = r.get("projected") or {}
-        rows.append([r["experiment"], r.get("seed", "?"), _hardware(r), r.get("precision", "?"),
+        rows.append([r["experiment"], r.get("seed", "?"), hardware([r]), r.get("precision", "?"),
                      f"{nanogpt_params(r) / 1e6:.2f}M" if nanogpt_params(r) else "n/a", _steps(r),
-                     fmt(metrics.get("val/loss")), fmt(metrics.get("val/loss_full")), fmt(paper_loss(r)),
+                     fmt(metric(r, "val/loss")), fmt(metric(r, "val/loss_full")), fmt(paper_loss(r)),
                      fmt_duration(r.get("wall_time_s")), fmt(r.get("tokens_per_s")),
                      fmt((r.get("flops_per_token_train") or 0) / 1e6 or None),
                      fmt((r.get("flops_per_token_kaplan") or 0) / 1e6 or None), fmt(r.get("achieved_tflops")),
@@ -77,7 +65,7 @@ def plot_curves(records: list[dict[str, Any]], path: Path) -> bool:
     for r in sorted(runs, key=lambda r: r["experiment"]):
         colour = colours.setdefault(r["experiment"], f"C{len(colours)}")
         ax.plot([p[0] for p in r["val_curve"]], [p[2] for p in r["val_curve"]], "-o", markersize=3, color=colour,
-                label=f"{r['experiment']} (seed {r.get('seed', '?')}, {_hardware(r)})")
+                label=f"{r['experiment']} (seed {r.get('seed', '?')}, {hardware([r])})")
     for experiment, colour in colours.items():
         paper = next((paper_loss(r) for r in runs if r["experiment"] == experiment and paper_loss(r)), None)
         if paper:
@@ -86,8 +74,7 @@ def plot_curves(records: list[dict[str, Any]], path: Path) -> bool:
     ax.set_ylabel("held-out loss (nats/char)")
     ax.set_title("Character-level GPT on Tiny Shakespeare", fontsize="medium")
     ax.legend(fontsize="small")
-    FigureCanvasAgg(fig)
-    fig.savefig(path, format="png", dpi=120, bbox_inches="tight")
+    save_png(fig, path)
     return True
 
 
@@ -95,7 +82,7 @@ def section(ctx) -> list[str]:
     records, explorations = list(ctx.records), list(getattr(ctx, "explorations", []) or [])
     out_dir = Path(ctx.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    lines = ["", "## GPT: Radford et al. 2018/2019, as nanoGPT trains it (character-level Tiny Shakespeare)"]
+    lines = ["", f"## {TITLE}: character-level Tiny Shakespeare"]
     if not records and not explorations:
         return lines + ["", "No GPT runs yet (`make reproduce-gpt_shakespeare_cpu`)."]
     lines += ["", "val/loss is nanoGPT's estimate (the mean of `eval_iters` random held-out batches, the same batches "
