@@ -66,7 +66,7 @@ class LanguageModel(L.LightningModule):
 
     def budget_steps(self, budget: float) -> int:
         datamodule = self.trainer.datamodule
-        block = torch.zeros(2, datamodule.block_size, dtype=torch.long)
+        block = torch.zeros(2, datamodule.block_size, dtype=torch.long, device=next(self.net.parameters()).device)
         _, train_flops = count_flops(self.net, block)
         tokens_per_step = datamodule.batch_size * datamodule.block_size * self.trainer.world_size
         return max(1, round(float(budget) / (train_flops / block.numel() * tokens_per_step)))

@@ -182,3 +182,26 @@ def test_weight_decay_only_on_matrices_and_embeddings():
     assert decayed["weight_decay"] == 0.1 and plain["weight_decay"] == 0.0
     assert all(p.dim() >= 2 for p in decayed["params"]) and all(p.dim() == 1 for p in plain["params"])
     assert len(decayed["params"]) + len(plain["params"]) == len(list(net.parameters()))
+
+
+def test_a_compute_budget_sets_the_steps_and_the_schedule_ends_there():
+    import functools
+
+    import lightning as L
+
+    from models.lr_schedules import warmup_decay
+
+    torch.manual_seed(0)
+    datamodule = fixture_datamodule(block_size=16, batch_size=2, steps_per_epoch=4)
+    net = GPT(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16, bias=False)
+    per_token = count_flops(net, torch.zeros(2, 16, dtype=torch.long))[1] / 32
+    system = LanguageModel(net, optimizer=functools.partial(torch.optim.AdamW, lr=1e-3),
+                           scheduler=functools.partial(warmup_decay, warmup_steps=2, final_factor=0.1),
+                           compute_budget=per_token * 32 * 7)  # 7 steps of 2 blocks x 16 characters
+    trainer = L.Trainer(accelerator="cpu", max_epochs=None, max_steps=-1, limit_val_batches=0, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(system, datamodule=datamodule)
+    assert trainer.global_step == 7 and system.tokens_seen() == 7 * 32
+    assert trainer.lr_scheduler_configs[0].scheduler.get_last_lr()[0] == pytest.approx(1e-4)
+    with pytest.raises(UserError, match="compute_budget"):
+        LanguageModel(net, optimizer=torch.optim.AdamW, compute_budget=0)
