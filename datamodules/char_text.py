@@ -107,14 +107,15 @@ class FixedBlocks:
 
 
 class CharTextDataModule(ResumableTrainBatches, L.LightningDataModule):
-    def __init__(self, path: str | None = None, vocab_size: int = 65, block_size: int = 256, batch_size: int = 64,
+    def __init__(self, data_dir: str = ".", file: str | None = None, vocab_size: int = 65, block_size: int = 256, batch_size: int = 64,
                  val_fraction: float = 0.1, steps_per_epoch: int = 250, eval_iters: int = 200,
                  eval_batch_size: int | None = None, eval_tokens: int | None = None, hub_name: str | None = None,
                  hub_config: str | None = None, hub_split: str = "train", hub_column: str = "text",
                  subset: int | None = None, test_subset: int | None = None, seed: int = 0,
                  what: str = "text") -> None:
-        """`path`: a UTF-8 text file (or `hub_name`: a Hugging Face dataset whose `hub_column` lines are
-        joined by newlines). `vocab_size`: the model's vocabulary, at least the text's distinct characters.
+        """`file`: a UTF-8 text file in `data_dir` (or an absolute path), or `hub_name`: a Hugging Face
+        dataset whose `hub_column` lines are joined by newlines. Where the file lives (`data_dir`) is not the
+        recipe; which file it is (`file`) is. `vocab_size`: the model's vocabulary, at least the text's distinct characters.
         `steps_per_epoch`: training steps between evaluations. `subset`: keep the first that many
         characters; `test_subset`: the final pass reads at most that many blocks (smoke runs)."""
         super().__init__()
@@ -126,9 +127,11 @@ class CharTextDataModule(ResumableTrainBatches, L.LightningDataModule):
             check_count(name, value)
         if not 0 < val_fraction < 1:
             raise UserError(f"data.val_fraction={val_fraction!r} must lie between 0 and 1")
-        if path is None and hub_name is None:
-            raise UserError("no text given: set data.path=FILE (UTF-8) or data.hub_name=DATASET")
-        self.path, self.hub_name, self.hub_config = path, hub_name, hub_config
+        if file is None and hub_name is None:
+            raise UserError("no text given: set data.file=FILE (UTF-8; in data.data_dir, or an absolute path) "
+                            "or data.hub_name=DATASET")
+        self.path = Path(data_dir) / file if file else None
+        self.hub_name, self.hub_config = hub_name, hub_config
         self.hub_split, self.hub_column = hub_split, hub_column
         self.vocab_size, self.block_size, self.batch_size = vocab_size, block_size, batch_size
         self.val_fraction, self.steps_per_epoch, self.eval_iters = val_fraction, steps_per_epoch, eval_iters
@@ -141,10 +144,10 @@ class CharTextDataModule(ResumableTrainBatches, L.LightningDataModule):
     def read_text(self) -> str:
         if self.hub_name:
             return self._read_hub()
-        path = Path(self.path)
+        path = self.path
         if not path.is_file():
             raise UserError(f"{self.what} not found at {path}: put the text file there (see the data folder's "
-                            f"SOURCE.md), point DATA_DIR at the folder that holds it, or pass data.path=FILE")
+                            f"SOURCE.md), point DATA_DIR at the folder that holds it, or pass data.file=FILE")
         try:
             return path.read_text(encoding="utf-8")
         except UnicodeDecodeError as error:
@@ -158,7 +161,7 @@ class CharTextDataModule(ResumableTrainBatches, L.LightningDataModule):
             data = datasets.load_dataset(self.hub_name, self.hub_config, split=self.hub_split)
         except Exception as error:  # offline, or no such dataset or split: fixable by the user
             raise UserError(f"cannot load {self.hub_name} split {self.hub_split!r} from the Hugging Face hub "
-                            f"({type(error).__name__}): go online, or pass data.path=FILE") from error
+                            f"({type(error).__name__}): go online, or pass data.file=FILE") from error
         if self.hub_column not in data.column_names:
             raise UserError(f"{self.hub_name} has no column {self.hub_column!r} (columns: {data.column_names}): "
                             f"set data.hub_column")

@@ -136,7 +136,7 @@ def test_random_blocks_draw_new_offsets_each_epoch_and_resume_where_they_stood()
 
 
 def fixture_datamodule(**overrides) -> CharTextDataModule:
-    args = {"path": str(FIXTURES / "tinyshakespeare" / "input.txt"), "vocab_size": 65, "block_size": 32,
+    args = {"data_dir": str(FIXTURES / "tinyshakespeare"), "file": "input.txt", "vocab_size": 65, "block_size": 32,
             "batch_size": 4, "eval_iters": 2, "steps_per_epoch": 3}
     datamodule = CharTextDataModule(**(args | overrides))
     datamodule.setup()
@@ -163,7 +163,7 @@ def test_final_pass_covers_the_held_out_split_once():
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"path": "/nowhere/input.txt"}, "not found at /nowhere"),
+    ({"file": "/nowhere/input.txt"}, "not found at /nowhere"),
     ({"vocab_size": 20}, "set data.vocab_size="),
     ({"block_size": 5000}, "block_size=5000"),
 ])
@@ -205,3 +205,16 @@ def test_a_compute_budget_sets_the_steps_and_the_schedule_ends_there():
     assert trainer.lr_scheduler_configs[0].scheduler.get_last_lr()[0] == pytest.approx(1e-4)
     with pytest.raises(UserError, match="compute_budget"):
         LanguageModel(net, optimizer=torch.optim.AdamW, compute_budget=0)
+
+
+def test_where_the_text_lives_is_not_the_recipe(tmp_path):
+    from omegaconf import OmegaConf
+
+    from repro.compose import compose_experiment
+    from repro.recipe import fingerprint
+
+    def recipe(data_dir):
+        cfg = compose_experiment("gpt_shakespeare_cpu", tmp_path, [f"paths.data_dir={data_dir}"])
+        return fingerprint(OmegaConf.to_container(cfg, resolve=True))
+
+    assert recipe("/one/place") == recipe("/another")

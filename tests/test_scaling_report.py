@@ -77,8 +77,11 @@ def test_sample_efficiency_counts_larger_models_reaching_the_loss_sooner():
     efficient = [curve_record(n, rate, 1.0) for n, rate in ((1e4, 1e-3), (3e4, 3e-3), (1e5, 1e-2), (3e5, 3e-2))]
     used, (share,) = k.sample_efficiency(efficient)
     assert len(used) == 4 and share == 1.0
-    reached = dict((r["non_embedding_params"], t) for r, t in k.tokens_to_smallest_final(efficient))
+    reached = dict(k.tokens_to_smallest_final(efficient))
     assert reached[10000] == pytest.approx(1e6) and reached[30000] == pytest.approx(1e6 / 3, rel=0.05)
+    second_seed = [curve_record(n, rate * 1.01, 1.0) for n, rate in ((1e4, 1e-3), (3e4, 3e-3), (1e5, 1e-2), (3e5, 3e-2))]
+    used, (share,) = k.sample_efficiency(efficient + second_seed)  # seeds of one size are averaged, not compared
+    assert len(used) == 8 and share == 1.0
     inverted = [curve_record(1e4, 1e-3, 1.0), curve_record(3e4, 1e-4, 1.0)]  # the larger learns slower
     assert k.sample_efficiency(inverted)[1] == [0.0]
 

@@ -203,13 +203,27 @@ def tokens_to_reach(curve: list[list[float]], target: float) -> float | None:
     return None
 
 
-def tokens_to_smallest_final(records: list[dict[str, Any]]) -> list[tuple[dict[str, Any], float | None]]:
-    """(run, tokens it needed to reach the smallest model's final evaluated loss), smallest model first."""
-    runs = [r for r in sorted(equal_token_records(records), key=size) if r.get("val_curve")]
-    if len(runs) < 2:
+def mean_curves(records: list[dict[str, Any]]) -> list[tuple[int, list[dict[str, Any]], list[list[float]]]]:
+    """Per size of the equal-token runs, smallest first: (N, its runs, the learning curve averaged over its seeds,
+    point by point; the runs share their schedule, so their evaluations fall at the same steps)."""
+    by_size: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for record in equal_token_records(records):
+        if record.get("val_curve"):
+            by_size[size(record)].append(record)
+    out = []
+    for n, runs in sorted(by_size.items()):
+        points = zip(*(r["val_curve"] for r in runs))
+        out.append((n, runs, [[p[0][0], p[0][1], float(np.mean([q[2] for q in p]))] for p in points]))
+    return out
+
+
+def tokens_to_smallest_final(records: list[dict[str, Any]]) -> list[tuple[int, float | None]]:
+    """(N, tokens its mean curve needed to reach the smallest model's final evaluated loss), smallest first."""
+    curves = mean_curves(records)
+    if len(curves) < 2:
         return []
-    target = runs[0]["val_curve"][-1][2]
-    return [(r, tokens_to_reach(r["val_curve"], target)) for r in runs]
+    target = curves[0][2][-1][2]
+    return [(n, tokens_to_reach(curve, target)) for n, _, curve in curves]
 
 
 def sample_efficiency(records: list[dict[str, Any]], with_records: list[dict[str, Any]] | None = None
@@ -221,7 +235,7 @@ def sample_efficiency(records: list[dict[str, Any]], with_records: list[dict[str
         return [], []
     pairs = list(zip(reached, reached[1:]))
     better = sum(1 for (_, small), (_, large) in pairs if large is not None and small is not None and large < small)
-    return [r for r, _ in reached], [better / len(pairs)]
+    return [r for _, runs, _ in mean_curves(records) for r in runs], [better / len(pairs)]
 
 
 METHODS = {"isoflop_exponent": isoflop_exponent, "loss_power_law": loss_power_law,
@@ -286,12 +300,13 @@ def plot_loss_law(runs: list[dict[str, Any]], fit: dict[str, float] | None, path
     left.set_ylabel("held-out loss (nats/char)")
     left.set_title("L(N) at equal training tokens", fontsize="medium")
     left.legend(fontsize="small")
-    for i, run in enumerate(runs):
-        curve = [p for p in run.get("val_curve") or [] if p[1] > 0]
-        if curve:
-            right.plot([p[1] for p in curve], [p[2] for p in curve], "-", color=f"C{i}", label=f"N = {fmt(size(run))}")
-    if runs and runs[0].get("val_curve"):
-        right.axhline(runs[0]["val_curve"][-1][2], color="grey", linestyle=":", label="smallest model's final loss")
+    curves = mean_curves(runs)
+    for i, (n, seeds, curve) in enumerate(curves):
+        shown = [p for p in curve if p[1] > 0]
+        right.plot([p[1] for p in shown], [p[2] for p in shown], "-", color=f"C{i}",
+                   label=f"N = {fmt(n)}" + (f" (mean of {len(seeds)} seeds)" if len(seeds) > 1 else ""))
+    if curves:
+        right.axhline(curves[0][2][-1][2], color="grey", linestyle=":", label="smallest model's final loss")
     right.set_xscale("log")
     right.set_xlabel("training tokens")
     right.set_ylabel("held-out loss (nats/char)")
@@ -363,12 +378,13 @@ def equal_token_lines(name: str, records: list[dict[str, Any]], out_dir: Path) -
                   "further from convergence)."]
     reached = tokens_to_smallest_final(records)
     if reached:
-        target = reached[0][0]["val_curve"][-1][2]
+        target = mean_curves(records)[0][2][-1][2]
         lines += ["", f"Sample efficiency (Kaplan Fig. 2): training tokens each model needed to reach {target:.4f}, the "
-                  "smallest model's last evaluated loss (the same held-out batches at every evaluation):", "",
+                  "smallest model's last evaluated loss (the same held-out batches at every evaluation; curves averaged "
+                  "over seeds):", "",
                   *table(["N", "tokens to reach it", "share of the smallest model's tokens"],
-                         [[fmt(size(r)), fmt(t) if t else "never", fmt(t / reached[0][1]) if t and reached[0][1] else "—"]
-                          for r, t in reached])]
+                         [[fmt(n), fmt(t) if t else "never", fmt(t / reached[0][1]) if t and reached[0][1] else "—"]
+                          for n, t in reached])]
     if runs:
         plot_loss_law(runs, fit, out_dir / LOSS_PNG.format(name))
         lines += ["", f"![L(N) with its fit, and the learning curves]({LOSS_PNG.format(name)})"]
