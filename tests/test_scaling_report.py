@@ -73,10 +73,11 @@ def curve_record(n: float, rate: float, final: float) -> dict:
             "hardware": {"summary": "test CPU"}}
 
 
-def test_sample_efficiency_counts_larger_models_reaching_the_loss_sooner():
+def test_sample_efficiency_compares_neighbouring_sizes_at_equal_tokens():
     efficient = [curve_record(n, rate, 1.0) for n, rate in ((1e4, 1e-3), (3e4, 3e-3), (1e5, 1e-2), (3e5, 3e-2))]
     used, (share,) = k.sample_efficiency(efficient)
     assert len(used) == 4 and share == 1.0
+    assert len(k.equal_token_comparisons(efficient)) == 3 * 10  # 12 evaluations, the first tenth left out
     reached = dict(k.tokens_to_smallest_final(efficient))
     assert reached[10000] == pytest.approx(1e6) and reached[30000] == pytest.approx(1e6 / 3, rel=0.05)
     second_seed = [curve_record(n, rate * 1.01, 1.0) for n, rate in ((1e4, 1e-3), (3e4, 3e-3), (1e5, 1e-2), (3e5, 3e-2))]
@@ -108,3 +109,35 @@ def test_section_writes_tables_verdict_text_and_plots(tmp_path):
 def test_section_without_records_says_how_to_make_them(tmp_path):
     lines = k.section(SimpleNamespace(records=[], explorations=[], out_dir=tmp_path))
     assert any("make scaling-laws" in line for line in lines)
+
+
+def test_the_committed_sweeps_records_answer_the_scaling_claims_in_the_report(tmp_path):
+    """Records carrying the committed recipes of both scaling experiments (synthetic losses from a law whose
+    exponent is 0.5) reach the claims table through report.derived and the section's METHODS."""
+    from repro.claims import load_claims
+    from repro.experiments import load_experiment
+    from repro.report.build import build_report
+    from tests.conftest import REPO
+
+    experiments = {name: load_experiment(name) for name in ("gpt_scaling_kjv", "gpt_scaling_kjv_tokens")}
+    records = []
+    for recipe in experiments["gpt_scaling_kjv"].recipes:
+        c, d = recipe["model"]["compute_budget"], recipe["model"]["net"]["n_embd"]
+        n = 24 * d * d
+        records.append(isoflop_record(c, n) | {"experiment": "gpt_scaling_kjv", "config": recipe})
+    for recipe in experiments["gpt_scaling_kjv_tokens"].recipes:
+        d = recipe["model"]["net"]["n_embd"]
+        records.append(curve_record(24 * d * d, 1e-3 * d / 24, 1.0 + 10 * (24 * d * d) ** -0.3)
+                       | {"experiment": "gpt_scaling_kjv_tokens", "config": recipe})
+    claims = load_claims(REPO / "results" / "claims.yaml")
+    text = build_report(claims, records, tmp_path, experiments=experiments, readme=None).read_text()
+
+    def verdict(claim_id):
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{claim_id}`"))
+        return row.split(" | ")[6]
+
+    assert verdict("hoffmann2022.isoflop_exponent") == "reproduced"
+    assert verdict("kaplan2020.compute_optimal_exponent") == "not reproduced"
+    assert verdict("kaplan2020.loss_power_law") == "reproduced"
+    assert verdict("kaplan2020.sample_efficiency") == "reproduced"
+    assert "gpt_scaling_kjv_isoflop.png" in text and (tmp_path / "gpt_scaling_kjv_tokens_loss_n.png").exists()

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from repro.report.tables import config_value, fmt, fmt_duration, hardware, metric, save_png, table
 
@@ -226,16 +227,31 @@ def tokens_to_smallest_final(records: list[dict[str, Any]]) -> list[tuple[int, f
     return [(n, tokens_to_reach(curve, target)) for n, _, curve in curves]
 
 
+EARLY = 0.1  # evaluations in the first tenth of training are left out of the comparison (warmup, all near the start)
+
+
+def equal_token_comparisons(records: list[dict[str, Any]]) -> list[tuple[int, int, float, float, float]]:
+    """(smaller N, larger N, tokens, smaller's loss, larger's loss) for every pair of neighbouring sizes at every
+    evaluation after the first tenth of training, on the seed-mean learning curves."""
+    curves = mean_curves(records)
+    out = []
+    for (n_small, _, small), (n_large, _, large) in zip(curves, curves[1:]):
+        last = small[-1][0]
+        for a, b in zip(small, large):
+            if a[0] == b[0] and a[0] > EARLY * last:
+                out.append((n_small, n_large, a[1], a[2], b[2]))
+    return out
+
+
 def sample_efficiency(records: list[dict[str, Any]], with_records: list[dict[str, Any]] | None = None
                       ) -> tuple[list[dict[str, Any]], list[float]]:
-    """METHOD: the share of neighbouring sizes where the larger model reached the smallest model's final loss
-    in fewer tokens (1: every larger model was more sample-efficient)."""
-    reached = tokens_to_smallest_final(records)
-    if not reached:
+    """METHOD: at equal tokens, the share of comparisons (neighbouring sizes, each evaluation after the first
+    tenth of training) in which the larger model has the lower held-out loss (Kaplan Fig. 2)."""
+    comparisons = equal_token_comparisons(records)
+    if not comparisons:
         return [], []
-    pairs = list(zip(reached, reached[1:]))
-    better = sum(1 for (_, small), (_, large) in pairs if large is not None and small is not None and large < small)
-    return [r for _, runs, _ in mean_curves(records) for r in runs], [better / len(pairs)]
+    lower = sum(1 for *_, small, large in comparisons if large < small)
+    return [r for _, runs, _ in mean_curves(records) for r in runs], [lower / len(comparisons)]
 
 
 METHODS = {"isoflop_exponent": isoflop_exponent, "loss_power_law": loss_power_law,
@@ -243,6 +259,14 @@ METHODS = {"isoflop_exponent": isoflop_exponent, "loss_power_law": loss_power_la
 
 
 # ---- plots ---------------------------------------------------------------------------------------
+
+def _log(ax, x: bool = True, y: bool = False) -> None:
+    """Log axes with labels on the decades only (minor labels overlap on short ranges)."""
+    for on, axis, scale in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
+        if on:
+            scale("log")
+            axis.set_minor_formatter(NullFormatter())
+
 
 def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, path: Path) -> None:
     """Left: loss against N per budget with its parabola and minimum. Right: N_opt against C, the fitted line
@@ -258,7 +282,7 @@ def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, 
             left.plot(10 ** grid, np.polyval(coeffs, grid), "-", color=colour, alpha=0.6)
             left.plot(10 ** m["log_n_opt"], np.polyval(coeffs, m["log_n_opt"]), "*", color=colour, markersize=14,
                       markeredgecolor="black")
-    left.set_xscale("log")
+    _log(left)
     left.set_xlabel("non-embedding parameters N")
     left.set_ylabel("held-out loss (nats/char)")
     left.set_title("IsoFLOP profiles (parabola in log N, minimum starred)", fontsize="medium")
@@ -276,8 +300,7 @@ def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, 
         for value, name, style in ((CHINCHILLA_A, "Hoffmann et al. 2022", "--"), (KAPLAN_A, "Kaplan et al. 2020", ":")):
             right.plot(10 ** span, 10 ** (centre_n + value * (span - centre_c)), style, color="grey",
                        label=f"{name}: a = {value}")
-    right.set_xscale("log")
-    right.set_yscale("log")
+    _log(right, y=True)
     right.set_xlabel("training compute C (FLOPs)")
     right.set_ylabel("compute-optimal N")
     right.set_title("N_opt proportional to C^a", fontsize="medium")
@@ -295,7 +318,7 @@ def plot_loss_law(runs: list[dict[str, Any]], fit: dict[str, float] | None, path
         grid = np.geomspace(n.min(), n.max(), 100)
         left.plot(grid, fit["E"] + fit["A"] * grid ** -fit["alpha"], "-", color="tab:blue",
                   label=f"{fit['E']:.3g} + {fit['A']:.3g} N^-{fit['alpha']:.3g} (R² {fit['r2']:.3f})")
-    left.set_xscale("log")
+    _log(left)
     left.set_xlabel("non-embedding parameters N")
     left.set_ylabel("held-out loss (nats/char)")
     left.set_title("L(N) at equal training tokens", fontsize="medium")
@@ -307,7 +330,7 @@ def plot_loss_law(runs: list[dict[str, Any]], fit: dict[str, float] | None, path
                    label=f"N = {fmt(n)}" + (f" (mean of {len(seeds)} seeds)" if len(seeds) > 1 else ""))
     if curves:
         right.axhline(curves[0][2][-1][2], color="grey", linestyle=":", label="smallest model's final loss")
-    right.set_xscale("log")
+    _log(right)
     right.set_xlabel("training tokens")
     right.set_ylabel("held-out loss (nats/char)")
     right.set_title("Learning curves at equal tokens (Kaplan et al. Fig. 2)", fontsize="medium")
@@ -376,15 +399,24 @@ def equal_token_lines(name: str, records: list[dict[str, Any]], out_dir: Path) -
                   f"R² = {fit['r2']:.4f} over {len(runs)} sizes (Kaplan et al. 2020 eq. 1.1: alpha_N ≈ 0.076 without E, "
                   "for converged models of 1e3..1e9 parameters; here every size has the same tokens, so the larger are "
                   "further from convergence)."]
+    comparisons = equal_token_comparisons(records)
+    if comparisons:
+        lower = sum(1 for *_, small, large in comparisons if large < small)
+        crossings = [c for c in comparisons if c[4] >= c[3]]
+        lines += ["", f"Sample efficiency (Kaplan Fig. 2): at equal tokens the larger of two neighbouring sizes had the "
+                  f"lower held-out loss in {lower} of {len(comparisons)} comparisons (every evaluation after the first "
+                  "tenth of training; the same held-out batches at every evaluation; curves averaged over seeds)"
+                  + (": " + "; ".join(f"N {fmt(a)} vs {fmt(b)} at {fmt(t)} tokens ({x:.4f} vs {y:.4f})"
+                                      for a, b, t, x, y in crossings[:5]) + " did not." if crossings else ".")]
     reached = tokens_to_smallest_final(records)
     if reached:
-        target = mean_curves(records)[0][2][-1][2]
-        lines += ["", f"Sample efficiency (Kaplan Fig. 2): training tokens each model needed to reach {target:.4f}, the "
-                  "smallest model's last evaluated loss (the same held-out batches at every evaluation; curves averaged "
-                  "over seeds):", "",
+        curves = mean_curves(records)
+        target, first = curves[0][2][-1][2], {n: next((p[1] for p in c if p[1] > 0), None) for n, _, c in curves}
+        lines += ["", f"Tokens each size needed to reach {target:.4f}, the smallest model's last evaluated loss "
+                  "(≤: already at the first evaluation):", "",
                   *table(["N", "tokens to reach it", "share of the smallest model's tokens"],
-                         [[fmt(n), fmt(t) if t else "never", fmt(t / reached[0][1]) if t and reached[0][1] else "—"]
-                          for n, t in reached])]
+                         [[fmt(n), ("≤ " if t == first[n] else "") + fmt(t) if t else "never",
+                           fmt(t / reached[0][1]) if t and reached[0][1] else "—"] for n, t in reached])]
     if runs:
         plot_loss_law(runs, fit, out_dir / LOSS_PNG.format(name))
         lines += ["", f"![L(N) with its fit, and the learning curves]({LOSS_PNG.format(name)})"]
