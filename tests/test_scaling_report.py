@@ -141,3 +141,17 @@ def test_the_committed_sweeps_records_answer_the_scaling_claims_in_the_report(tm
     assert verdict("kaplan2020.loss_power_law") == "reproduced"
     assert verdict("kaplan2020.sample_efficiency") == "reproduced"
     assert "gpt_scaling_kjv_isoflop.png" in text and (tmp_path / "gpt_scaling_kjv_tokens_loss_n.png").exists()
+
+
+@pytest.mark.parametrize("name", ["gpt_scaling_kjv_tokens", "lenet5_learning_curve"])
+def test_sweep_points_set_on_the_composed_config_equal_hydras_composition(name):
+    from omegaconf import OmegaConf
+
+    from repro.compose import compose_experiment
+    from repro.experiments import _resolved, _sweep_points, load_experiment
+    from repro.recipe import fingerprint
+
+    cfg = compose_experiment(name, "unused", with_hydra=True)
+    points = _sweep_points(OmegaConf.to_container(cfg.hydra.sweeper.params))
+    composed = [fingerprint(_resolved(compose_experiment(name, "unused", point))) for point in points]
+    assert len(points) > 1 and [fingerprint(r) for r in load_experiment(name).recipes] == composed
