@@ -48,12 +48,14 @@ def test_bootstrap_interval_holds_the_estimate_and_widens_with_noise():
 
 
 def test_a_minimum_outside_the_sizes_or_none_at_all_is_flagged():
-    runs = [isoflop_record(1e12, n) for n in (1e3, 1e4, 1e5)]
+    runs = [isoflop_record(2e12, n) for n in (1e3, 1e4, 1e5)]
     for run, value in zip(runs, (2.0, 1.5, 1.2)):  # still falling at the largest size: the minimum lies beyond it
         run["metrics"]["val/loss_full"] = value
     (minimum,) = k.profile_minima(runs)
     assert minimum["log_n_opt"] == pytest.approx(6.0) and not minimum["inside"]
     assert k.parabola_minimum(np.log10([1e3, 1e4, 1e5]), np.array([2.0, 2.5, 2.0])) is None  # opens downwards
+    # such a profile stays out of the exponent's fit
+    assert k.isoflop_exponent(sweep() + runs)[1] == pytest.approx(k.isoflop_exponent(sweep())[1])
 
 
 def test_loss_law_fit_recovers_e_a_alpha():

@@ -108,9 +108,14 @@ def slope(log_c: np.ndarray, log_n: np.ndarray) -> tuple[float, float]:
     return float(a), float(k)
 
 
+def bracketed(minima: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The profiles whose parabola has its minimum among the sizes run: an extrapolated minimum is no measurement."""
+    return [m for m in minima if m["inside"]]
+
+
 def exponent(minima: list[dict[str, Any]]) -> tuple[float, float] | None:
-    """(a, k) of N_opt = 10^k C^a over the budgets whose parabola has a minimum; None with fewer than 2."""
-    found = [m for m in minima if m["log_n_opt"] is not None]
+    """(a, k) of N_opt = 10^k C^a over the bracketed profiles; None with fewer than 2."""
+    found = bracketed(minima)
     if len(found) < 2:
         return None
     return slope(np.log10([m["compute"] for m in found]), np.array([m["log_n_opt"] for m in found]))
@@ -118,13 +123,11 @@ def exponent(minima: list[dict[str, Any]]) -> tuple[float, float] | None:
 
 def bootstrap_exponent(minima: list[dict[str, Any]], resamples: int = BOOTSTRAP_RESAMPLES,
                        seed: int = 0) -> tuple[float, float, int] | None:
-    """A residual bootstrap of a: each profile's parabola residuals redrawn with replacement, the parabolas and
-    the line refitted. Returns (low, high, resamples used) of the central INTERVAL; resamples where some
+    """A residual bootstrap of a over the bracketed profiles: each profile's parabola residuals redrawn with
+    replacement, the parabolas and the line refitted. Returns (low, high, resamples used) of the central INTERVAL; resamples where some
     parabola has no minimum are dropped (and counted out)."""
     fits = []
-    for m in minima:
-        if m["log_n_opt"] is None:
-            return None
+    for m in bracketed(minima):
         coeffs = np.polyfit(m["log_n"], m["loss"], 2)
         fitted = np.polyval(coeffs, m["log_n"])
         fits.append((m["log_n"], fitted, m["loss"] - fitted, math.log10(m["compute"])))
@@ -287,7 +290,7 @@ def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, 
     left.set_ylabel("held-out loss (nats/char)")
     left.set_title("IsoFLOP profiles (parabola in log N, minimum starred)", fontsize="medium")
     left.legend(fontsize="small")
-    found = [m for m in minima if m["log_n_opt"] is not None]
+    found = bracketed(minima)
     if found:
         log_c = np.log10([m["compute"] for m in found])
         right.plot(10 ** log_c, [10 ** m["log_n_opt"] for m in found], "*", markersize=14, color="black",
@@ -368,7 +371,7 @@ def isoflop_lines(name: str, records: list[dict[str, Any]], out_dir: Path) -> li
              *table(["budget C", "C spent (mean)", "sizes", "N_opt (parabola minimum)", "inside the sizes run"],
                     [[f"{m['budget']:.2g}", f"{m['compute']:.3g}", len(m["runs"]),
                       fmt(10 ** m["log_n_opt"]) if m["log_n_opt"] is not None else "no minimum (opens downwards)",
-                      "yes" if m["inside"] else "no: extrapolated"] for m in minima])]
+                      "yes" if m["inside"] else "no: left out of the fit"] for m in minima])]
     if fit:
         a = fit[0]
         span = (f"{INTERVAL:.0%} bootstrap interval [{interval[0]:.2f}, {interval[1]:.2f}] ({interval[2]} resamples)"
@@ -382,7 +385,7 @@ def isoflop_lines(name: str, records: list[dict[str, Any]], out_dir: Path) -> li
         plot_isoflop(minima, fit, out_dir / ISOFLOP_PNG.format(name))
         lines += ["", f"![IsoFLOP profiles and N_opt against C]({ISOFLOP_PNG.format(name)})"]
     else:
-        lines += ["", "Fewer than two budgets have a parabola with a minimum: no exponent."]
+        lines += ["", "Fewer than two budgets have their parabola's minimum among the sizes run: no exponent."]
     largest = max(size(r) for r in runs)
     lines += ["", f"Model sizes run: {fmt(min(size(r) for r in runs))} to {fmt(largest)} non-embedding parameters; "
               f"{sum(size(r) < MINCHILLA_FLOOR for r in runs)} of {len(runs)} runs lie below the ~100K parameters under "
