@@ -18,7 +18,7 @@ def record(experiment="gpt_shakespeare_cpu", loss=1.90, projected=None, paper=1.
 def test_table_shows_nanogpts_parameter_count_both_losses_and_speed(tmp_path):
     lines = r.section(SimpleNamespace(records=[record()], explorations=[], out_dir=tmp_path))
     row = next(line for line in lines if line.startswith("| gpt_shakespeare_cpu"))
-    assert "0.80M" in row and "1.91" in row and "1.9 " in row and "1.88" in row and "10,000" in row
+    assert "0.80M" in row and "| 1.9100 |" in row and "| 1.9000 |" in row and "1.88" in row and "10,000" in row
     assert (tmp_path / r.CURVES_PNG).stat().st_size > 0
 
 

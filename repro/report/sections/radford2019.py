@@ -35,13 +35,17 @@ def _steps(record: dict[str, Any]) -> Any:
     return curve[-1][0] if curve else config_value(record, "trainer.max_steps")
 
 
+def _loss(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"  # nanoGPT prints four decimals
+
+
 def run_rows(records: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for r in sorted(records, key=lambda r: (r["experiment"], str(r.get("finished_at", "")))):
         projected = r.get("projected") or {}
         rows.append([r["experiment"], r.get("seed", "?"), hardware([r]), r.get("precision", "?"),
                      f"{nanogpt_params(r) / 1e6:.2f}M" if nanogpt_params(r) else "n/a", _steps(r),
-                     fmt(metric(r, "val/loss")), fmt(metric(r, "val/loss_full")), fmt(paper_loss(r)),
+                     _loss(metric(r, "val/loss")), _loss(metric(r, "val/loss_full")), fmt(paper_loss(r)),
                      fmt_duration(r.get("wall_time_s")), fmt(r.get("tokens_per_s")),
                      fmt((r.get("flops_per_token_train") or 0) / 1e6 or None),
                      fmt((r.get("flops_per_token_kaplan") or 0) / 1e6 or None), fmt(r.get("achieved_tflops")),
