@@ -30,9 +30,9 @@ def newest_checkpoint(root: Path, experiment: str | None) -> Path:
     found = [*root.glob(f"outputs/{name}/*/checkpoints/gpt.pt"), *root.glob(f"multirun/{name}/*/*/checkpoints/gpt.pt")]
     if not found:
         which = f"{experiment} " if experiment else ""
+        how = f"`make reproduce-{experiment}`" if experiment else "a GPT experiment (`make reproduce-gpt_shakespeare_cpu`)"
         raise UserError(f"no trained {which}GPT checkpoint (checkpoints/gpt.pt) under {root}/outputs/ or "
-                        f"{root}/multirun/: train one with `make reproduce-{experiment or 'gpt_shakespeare_cpu'}`, "
-                        f"or pass --checkpoint PATH")
+                        f"{root}/multirun/: train one with {how}, or pass --checkpoint PATH")
     return max(found, key=lambda p: p.stat().st_mtime)
 
 
