@@ -18,7 +18,9 @@ Evaluation:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -30,20 +32,44 @@ from datamodules.resume import EpochPosition, ResumableTrainBatches
 from repro.errors import UserError
 
 
-def encode_text(text: str, chars: str) -> torch.Tensor:
-    """Character ids of `text` under the vocabulary `chars` (a string of distinct characters), by one
-    table lookup over the code points (no per-character Python)."""
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    vocab = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)
-    table = np.full(int(max(codes.max(initial=0), vocab.max(initial=0))) + 1, -1, dtype=np.int64)
+def char_codes(text: str) -> np.ndarray:
+    """The Unicode code points of `text`, as uint32 (one C-level conversion, no per-character Python)."""
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def vocabulary(codes: np.ndarray) -> str:
+    """The distinct characters, sorted (nanoGPT's sorted(set(text))), counted in chunks: linear in the text."""
+    present = np.zeros(0x110000, dtype=bool)
+    for start in range(0, len(codes), 1 << 26):
+        present |= np.bincount(codes[start : start + (1 << 26)], minlength=0x110000) > 0
+    return "".join(map(chr, np.flatnonzero(present)))
+
+
+def encode_codes(codes: np.ndarray, chars: str) -> torch.Tensor:
+    """Character ids of the code points under the vocabulary `chars` (distinct characters), by one table lookup."""
+    vocab = char_codes(chars)
+    table = np.full(int(max(codes.max(initial=0), vocab.max(initial=0))) + 1, -1,
+                    dtype=np.int16 if len(vocab) < 2 ** 15 else np.int32)
     table[vocab] = np.arange(len(vocab))
     ids = table[codes]
     if (ids < 0).any():
         missing = sorted({chr(c) for c in codes[ids < 0][:1000]})
         raise UserError(f"the text has characters outside the vocabulary ({''.join(missing)!r}): "
                         f"use the vocabulary of the model's own training text")
-    dtype = torch.uint8 if len(chars) <= 256 else torch.int32
-    return torch.from_numpy(ids).to(dtype)
+    return torch.from_numpy(ids.astype(np.uint8) if len(chars) <= 256 else ids.astype(np.int32))
+
+
+def encode_text(text: str, chars: str) -> torch.Tensor:
+    return encode_codes(char_codes(text), chars)
+
+
+@functools.lru_cache(maxsize=2)
+def load_corpus(read, subset: int | None) -> tuple[str, torch.Tensor]:
+    """(vocabulary, ids of the whole text) of what `read()` returns, cut to `subset` characters. Cached for the
+    process: the jobs of a multirun read and encode a corpus once (TinyStories is 1.9B characters)."""
+    codes = char_codes(read()[:subset] if subset else read())
+    chars = vocabulary(codes)
+    return chars, encode_codes(codes, chars)
 
 
 def decode_ids(ids, chars: str) -> str:
@@ -106,6 +132,45 @@ class FixedBlocks:
             yield blocks_at(self.data, starts, self.block_size)
 
 
+@dataclass(frozen=True)
+class TextReader:
+    """Reads the text of a UTF-8 file or of a Hugging Face dataset's column (lines joined by newlines); hashable,
+    so load_corpus can cache by it."""
+    path: str | None
+    hub_name: str | None
+    hub_config: str | None
+    hub_split: str
+    hub_column: str
+    what: str
+
+    def __call__(self) -> str:
+        return self._hub() if self.hub_name else self._file()
+
+    def _file(self) -> str:
+        path = Path(self.path)
+        if not path.is_file():
+            raise UserError(f"{self.what} not found at {path}: put the text file there (see the data folder's "
+                            f"SOURCE.md), point DATA_DIR at the folder that holds it, or pass data.file=FILE")
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise UserError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}): "
+                            f"convert it to UTF-8 first") from error
+
+    def _hub(self) -> str:
+        import datasets
+
+        try:
+            data = datasets.load_dataset(self.hub_name, self.hub_config, split=self.hub_split)
+        except Exception as error:  # offline, or no such dataset or split: fixable by the user
+            raise UserError(f"cannot load {self.hub_name} split {self.hub_split!r} from the Hugging Face hub "
+                            f"({type(error).__name__}): go online, or pass data.file=FILE") from error
+        if self.hub_column not in data.column_names:
+            raise UserError(f"{self.hub_name} has no column {self.hub_column!r} (columns: {data.column_names}): "
+                            f"set data.hub_column")
+        return "\n".join(data[self.hub_column])
+
+
 class CharTextDataModule(ResumableTrainBatches, L.LightningDataModule):
     def __init__(self, data_dir: str = ".", file: str | None = None, vocab_size: int = 65, block_size: int = 256, batch_size: int = 64,
                  val_fraction: float = 0.1, steps_per_epoch: int = 250, eval_iters: int = 200,
@@ -141,46 +206,21 @@ class CharTextDataModule(ResumableTrainBatches, L.LightningDataModule):
         self.splits: dict[str, torch.Tensor] = {}
 
     # ---- the text ----
-    def read_text(self) -> str:
-        if self.hub_name:
-            return self._read_hub()
-        path = self.path
-        if not path.is_file():
-            raise UserError(f"{self.what} not found at {path}: put the text file there (see the data folder's "
-                            f"SOURCE.md), point DATA_DIR at the folder that holds it, or pass data.file=FILE")
-        try:
-            return path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as error:
-            raise UserError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}): "
-                            f"convert it to UTF-8 first") from error
-
-    def _read_hub(self) -> str:
-        import datasets
-
-        try:
-            data = datasets.load_dataset(self.hub_name, self.hub_config, split=self.hub_split)
-        except Exception as error:  # offline, or no such dataset or split: fixable by the user
-            raise UserError(f"cannot load {self.hub_name} split {self.hub_split!r} from the Hugging Face hub "
-                            f"({type(error).__name__}): go online, or pass data.file=FILE") from error
-        if self.hub_column not in data.column_names:
-            raise UserError(f"{self.hub_name} has no column {self.hub_column!r} (columns: {data.column_names}): "
-                            f"set data.hub_column")
-        return "\n".join(data[self.hub_column])
+    def reader(self) -> "TextReader":
+        return TextReader(str(self.path) if self.path else None, self.hub_name, self.hub_config, self.hub_split,
+                          self.hub_column, self.what)
 
     def prepare_data(self) -> None:
-        self.read_text()  # fail early, on rank 0
+        if self.path is not None and not self.path.is_file():
+            self.reader()()  # fail early, on rank 0, with the reader's message
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        text = self.read_text()
-        if self.subset:
-            text = text[: self.subset]
-        self.chars = "".join(sorted(set(text)))
+        self.chars, data = load_corpus(self.reader(), self.subset)
         if len(self.chars) > self.vocab_size:
             raise UserError(f"{self.what} has {len(self.chars)} distinct characters but data.vocab_size="
                             f"{self.vocab_size}: set data.vocab_size={len(self.chars)}")
-        data = encode_text(text, self.chars)
         cut = int(len(data) * (1 - self.val_fraction))  # nanoGPT: data[:int(n*0.9)], data[int(n*0.9):]
         self.splits = {"train": data[:cut], "val": data[cut:]}
         for split, tokens in self.splits.items():

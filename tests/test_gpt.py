@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from datamodules.char_text import CharTextDataModule, RandomBlocks, blocks_at, encode_text
+from datamodules.char_text import CharTextDataModule, RandomBlocks, blocks_at, char_codes, encode_text, vocabulary
 from models.language_model import LanguageModel
 from models.nets.gpt import GPT, SIZES
 from repro.errors import UserError
@@ -111,6 +111,7 @@ def test_counted_flops_against_kaplans_estimate():
 
 def test_encoding_is_a_table_lookup_over_code_points():
     chars = "".join(sorted(set("naïve — text")))
+    assert vocabulary(char_codes("naïve — text")) == chars  # nanoGPT's sorted(set(text)), in numpy
     ids = encode_text("naïve — text", chars)
     assert "".join(chars[i] for i in ids) == "naïve — text"
     with pytest.raises(UserError, match="outside the vocabulary"):
