@@ -38,7 +38,8 @@ class LanguageModel(L.LightningModule):
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
         self.net = net
         self.make_optimizer, self.make_scheduler = optimizer, scheduler
-        self.train_sums: torch.Tensor | None = None
+        self.train_sums: torch.Tensor | None = None  # the epoch's summed training loss
+        self.train_steps = 0
         self.val_loss, self.full_loss = MeanMetric(), MeanMetric()
         self.val_curve: list[tuple[int, int, float]] = []  # (step, training tokens seen, val/loss)
 
@@ -73,19 +74,20 @@ class LanguageModel(L.LightningModule):
 
     # ---- training ----
     def on_train_epoch_start(self) -> None:
-        self.train_sums = None
+        self.train_sums, self.train_steps = None, 0
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
         loss = self.loss(self(x), y)
-        with torch.no_grad():  # summed on the device, logged once an epoch (no per-step sync)
-            step = torch.stack([loss.detach(), torch.ones_like(loss)])
-            self.train_sums = step if self.train_sums is None else self.train_sums + step
+        # summed on the device (one add, no sync), logged once an epoch
+        self.train_sums = loss.detach() if self.train_sums is None else self.train_sums + loss.detach()
+        self.train_steps += 1
         return loss
 
     def on_train_epoch_end(self) -> None:
         if self.train_sums is not None:
-            loss_sum, steps = self.trainer.strategy.reduce(self.train_sums, reduce_op="sum")
+            sums = torch.stack([self.train_sums, self.train_sums.new_tensor(float(self.train_steps))])
+            loss_sum, steps = self.trainer.strategy.reduce(sums, reduce_op="sum")
             self.log("train/loss", loss_sum / steps)
 
     def tokens_seen(self) -> int:

@@ -203,6 +203,7 @@ def test_a_compute_budget_sets_the_steps_and_the_schedule_ends_there():
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
     trainer.fit(system, datamodule=datamodule)
     assert trainer.global_step == 7 and system.tokens_seen() == 7 * 32
+    assert 3.0 < float(trainer.callback_metrics["train/loss"]) < 4.5  # the epoch's mean, near ln 65 at the start
     assert trainer.lr_scheduler_configs[0].scheduler.get_last_lr()[0] == pytest.approx(1e-4)
     with pytest.raises(UserError, match="compute_budget"):
         LanguageModel(net, optimizer=torch.optim.AdamW, compute_budget=0)

@@ -113,6 +113,7 @@ def test_section_without_records_says_how_to_make_them(tmp_path):
     assert any("make scaling-laws" in line for line in lines)
 
 
+@pytest.mark.slow  # composes the 36 recipes of both sweeps
 def test_the_committed_sweeps_records_answer_the_scaling_claims_in_the_report(tmp_path):
     """Records carrying the committed recipes of both scaling experiments (synthetic losses from a law whose
     exponent is 0.5) reach the claims table through report.derived and the section's METHODS."""
@@ -145,7 +146,7 @@ def test_the_committed_sweeps_records_answer_the_scaling_claims_in_the_report(tm
     assert "gpt_scaling_kjv_isoflop.png" in text and (tmp_path / "gpt_scaling_kjv_tokens_loss_n.png").exists()
 
 
-@pytest.mark.parametrize("name", ["gpt_scaling_kjv_tokens", "lenet5_learning_curve"])
+@pytest.mark.parametrize("name", ["lenet5_learning_curve", pytest.param("gpt_scaling_kjv_tokens", marks=pytest.mark.slow)])
 def test_sweep_points_set_on_the_composed_config_equal_hydras_composition(name):
     from omegaconf import OmegaConf
 
