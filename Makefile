@@ -5,7 +5,7 @@ ARGS   ?=
 SEEDS  ?= 1
 export DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: setup test test-all smoke report bench learning-curve alexnet-fig1 alexnet-fig1-standardized vit-scaling transformer-table3 translate clean
+.PHONY: setup test test-all smoke report bench learning-curve alexnet-fig1 alexnet-fig1-standardized vit-scaling transformer-table3 translate sample scaling-laws clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -50,6 +50,16 @@ transformer-table3: $(PYTHON)  ## Vaswani et al. 2017 Table 3 in direction on Mu
 translate: $(PYTHON)  ## translate sentences with the newest trained transformer: make translate ARGS="'Ein Hund läuft.'" (or lines on stdin)
 	$(PYTHON) scripts/translate.py $(ARGS)
 
+sample: $(PYTHON)  ## text from the newest trained GPT: make sample ARGS="--prompt 'ROMEO:' --length 300 --temperature 0.8 --top-k 200"
+	$(PYTHON) scripts/sample.py $(ARGS)
+
+# Kaplan et al. 2020 / Hoffmann et al. 2022 in direction: the IsoFLOP sweep, then the equal-token runs (one record
+# each; the plans live in the experiment files). On a GPU: make scaling-laws SCALING=gpt_scaling_gpu ARGS="trainer=gpu"
+SCALING ?= gpt_scaling_kjv
+scaling-laws: $(PYTHON)  ## scaling laws on character-level GPTs: 60 IsoFLOP runs + 12 equal-token runs on the KJV (about 40 minutes alone on a 2-core CPU)
+	$(PYTHON) scripts/train.py --multirun experiment=$(SCALING) $(ARGS)
+	$(PYTHON) scripts/train.py --multirun experiment=$(SCALING)_tokens $(ARGS)
+
 report: $(PYTHON)  ## results/REPORT.md and plots from results/claims.yaml + results/runs.jsonl
 	$(PYTHON) scripts/report.py
 
@@ -58,6 +68,7 @@ bench: $(PYTHON)  ## suite throughput as a ratio against a plain PyTorch loop
 	$(PYTHON) -m benchmarks.alexnet_throughput
 	$(PYTHON) -m benchmarks.vit_throughput
 	$(PYTHON) -m benchmarks.transformer_throughput
+	$(PYTHON) -m benchmarks.gpt_throughput
 
 clean:
 	rm -rf outputs multirun .pytest_cache

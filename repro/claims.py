@@ -10,6 +10,8 @@ tolerance. Verdict on a measurement m (the mean over seeds of the paper-recipe r
 A one-sided claim (a bound or a direction: "at most 75%", "the CNN wins") is reproduced by any m on
 its better side. A measurement that is itself a bound ("at least 5x": the slower net never reached the
 target) decides a verdict only when the whole bound lies on one side; otherwise it is "undecided (bound)".
+A claim with `better: neither` (an exponent, where no direction is better) is reproduced within its
+tolerance on either side and is never beaten.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class Claim:
     one_sided: bool = False  # the paper's number is a bound or a direction
 
     def _verdict(self, measured: float) -> str:
-        gain = self.value - measured if self.better == "lower" else measured - self.value  # > 0: better
+        gain = {"lower": self.value - measured, "higher": measured - self.value}.get(  # > 0: better
+            self.better, -abs(measured - self.value))
         if gain < -self.tolerance - 1e-9:
             return "not reproduced"
         if gain > self.tolerance + 1e-9 and not self.one_sided:
@@ -94,8 +97,8 @@ def load_claims(path: str | Path) -> dict[str, Claim]:
             claims[claim_id] = Claim(id=claim_id, **fields)
         except TypeError as error:
             raise UserError(f"claim {claim_id} in {path} is malformed ({error}): fix the entry") from error
-        if claims[claim_id].better not in ("lower", "higher"):
-            raise UserError(f"claim {claim_id} in {path}: better must be 'lower' or 'higher'")
+        if claims[claim_id].better not in ("lower", "higher", "neither"):
+            raise UserError(f"claim {claim_id} in {path}: better must be 'lower', 'higher' or 'neither'")
     return claims
 
 

@@ -7,12 +7,14 @@ the report and the smoke runs learn about one.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import OverrideType
 from omegaconf import OmegaConf
 
 from repro.compose import compose_experiment, experiment_names
@@ -82,6 +84,22 @@ def _resolved(cfg) -> dict[str, Any]:
     return {key: _plain(cfg, key) for key in cfg if key != "hydra"}
 
 
+def _point(cfg, name: str, point: list[str]) -> dict[str, Any]:
+    """The resolved config of one sweep point. Overrides of plain values (dotted keys that exist) are set on a
+    copy of the experiment's composed config, which then resolves as Hydra's composition would, in a millisecond
+    rather than a composition (a 30-point sweep took most of the registry's time); any other override (a config
+    group, +key, ~key) goes through Hydra."""
+    overrides = OverridesParser.create().parse_overrides(point)
+    if all("." in o.key_or_group and o.type == OverrideType.CHANGE and o.package is None
+           and OmegaConf.select(cfg, o.key_or_group, throw_on_missing=False, default=KeyError) is not KeyError
+           for o in overrides):
+        changed = copy.deepcopy(cfg)
+        for override in overrides:
+            OmegaConf.update(changed, override.key_or_group, override.value(), merge=False)
+        return _resolved(changed)
+    return _resolved(compose_experiment(name, "unused", point))
+
+
 @lru_cache(maxsize=None)
 def load_experiment(name: str) -> Experiment:
     if name not in experiment_names():
@@ -89,8 +107,7 @@ def load_experiment(name: str) -> Experiment:
     cfg = compose_experiment(name, "unused", with_hydra=True)
     sweep = OmegaConf.to_container(cfg.hydra.sweeper.params) if cfg.hydra.sweeper.get("params") else {}
     points = _sweep_points(sweep or {})
-    recipes = [_resolved(cfg)] if points == [[]] else \
-        [_resolved(compose_experiment(name, "unused", point)) for point in points]
+    recipes = [_resolved(cfg)] if points == [[]] else [_point(cfg, name, point) for point in points]
     return Experiment(
         name=name, claims=_as_tuple(cfg.get("claims")), variant_of=_as_tuple(cfg.get("variant_of")),
         departures=str(cfg.get("departures") or ""), report=_plain(cfg, "report") or {},

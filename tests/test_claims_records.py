@@ -14,12 +14,16 @@ from repro.records import append_record, read_records
 
 ERROR = Claim(id="e", paper="p", source="s", what="w", metric="test/error_pct", value=1.0, unit="%", tolerance=0.2)
 BLEU = Claim(id="b", paper="p", source="s", what="w", metric="bleu", value=30.0, unit="BLEU", better="higher", tolerance=1.0)
+EXPONENT = Claim(id="x", paper="p", source="s", what="w", metric="derived", value=0.49, unit="", better="neither",
+                 tolerance=0.12)
 
 
 @pytest.mark.parametrize("claim, measured, verdict", [
     (ERROR, 0.9, "reproduced"), (ERROR, 1.0, "reproduced"), (ERROR, 1.15, "reproduced"), (ERROR, 0.7, "beats the paper"),
     (ERROR, 1.5, "not reproduced"), (ERROR, None, "not run"),
     (BLEU, 31.0, "reproduced"), (BLEU, 29.5, "reproduced"), (BLEU, 25.0, "not reproduced"), (BLEU, 32.0, "beats the paper"),
+    (EXPONENT, 0.40, "reproduced"), (EXPONENT, 0.58, "reproduced"), (EXPONENT, 0.73, "not reproduced"),
+    (EXPONENT, 0.30, "not reproduced"),
 ])
 def test_verdict_rule(claim, measured, verdict):
     assert claim.verdict(measured) == verdict

@@ -43,20 +43,24 @@ class MultiHeadAttention(nn.Module):
     tensor2tensor. Q, K and V of self-attention come from one fused (d_model, 3 d_model) matrix and
     K, V of encoder-decoder attention from one (d_model, 2 d_model) matrix: the same parameters as
     separate matrices, fewer kernel launches.
+
+    GPT (models/nets/gpt.py) reuses the causal self-attention with `bias` (GPT-2's projections have
+    biases) and `dropout` on the attention weights (GPT-2 and nanoGPT; the Transformer here has none).
     """
 
-    def __init__(self, d_model: int, heads: int, self_attention: bool) -> None:
+    def __init__(self, d_model: int, heads: int, self_attention: bool, bias: bool = False,
+                 dropout: float = 0.0) -> None:
         super().__init__()
         if d_model % heads:
             raise ValueError(f"d_model={d_model} is not divisible by heads={heads}")
         self.heads, self.d_k = heads, d_model // heads
-        self.self_attention = self_attention
+        self.self_attention, self.dropout = self_attention, dropout
         if self_attention:
-            self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
+            self.qkv = nn.Linear(d_model, 3 * d_model, bias=bias)
         else:
-            self.q = nn.Linear(d_model, d_model, bias=False)
-            self.kv = nn.Linear(d_model, 2 * d_model, bias=False)
-        self.out = nn.Linear(d_model, d_model, bias=False)
+            self.q = nn.Linear(d_model, d_model, bias=bias)
+            self.kv = nn.Linear(d_model, 2 * d_model, bias=bias)
+        self.out = nn.Linear(d_model, d_model, bias=bias)
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, d_model) -> (B, h, T, d_k)
         return x.unflatten(-1, (self.heads, self.d_k)).transpose(1, 2)
@@ -81,7 +85,8 @@ class MultiHeadAttention(nn.Module):
         else:
             q = self._split(self.q(x))
             k, v = memory_kv if memory_kv is not None else self.project_kv(memory)
-        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal and mask is None)
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal and mask is None,
+                                                  dropout_p=self.dropout if self.training else 0.0)
         return self.out(attended.transpose(1, 2).flatten(-2))
 
 
