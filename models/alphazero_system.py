@@ -33,8 +33,8 @@ class AlphaZeroSystem(L.LightningModule):
         """`torch_threads` (None: torch's default) sets intra-op threads for the run: self-play's network
         calls are small, and on a shared 2-core CPU two threads waiting on each other cost 4-5x."""
         super().__init__()
-        if torch_threads:
-            torch.set_num_threads(torch_threads)
+        if isinstance(evaluation, DictConfig):  # plain containers: checkpoints load with weights_only=True
+            evaluation = OmegaConf.to_container(evaluation, resolve=True)
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
         self.net = net
         self.game = make_game(game)
@@ -43,6 +43,11 @@ class AlphaZeroSystem(L.LightningModule):
         self.history: list[dict[str, float]] = []  # one entry per iteration
         self.snapshots: dict[int, dict[str, torch.Tensor]] = {}  # iteration -> weights, for the Elo curve
         self.evaluation: Evaluation | None = None
+
+    def setup(self, stage: str) -> None:
+        # for the rest of the process, so the record's hardware.torch_threads is what the run used
+        if self.hparams.torch_threads:
+            torch.set_num_threads(self.hparams.torch_threads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(move logits | value) as one tensor: what the FLOP counter and exports see."""

@@ -252,3 +252,17 @@ def test_elo_fit_recovers_the_order_and_anchors():
     elo = elo_fit(results, anchor="c", prior_draws=0)
     assert elo["c"] == 0 and elo["a"] > elo["b"] > 0
     assert elo["b"] == pytest.approx(191, abs=25)  # a 75% score is about 191 Elo
+
+
+def test_connect_four_bit_parallel_line_counts_match_the_cell_gather():
+    class Gathered:  # the same game without line_counts: heuristic() falls back to gathering cells
+        def __init__(self, game):
+            self.game = game
+
+        def __getattr__(self, name):
+            if name == "line_counts":
+                raise AttributeError(name)
+            return getattr(self.game, name)
+
+    states = C4.from_moves(random_games(100, seed=5))
+    assert torch.allclose(heuristic(C4, states), heuristic(Gathered(C4), states), atol=1e-5)

@@ -20,6 +20,14 @@ def _bits_to_int(bits) -> int:
     return sum(1 << int(b) for b in bits)
 
 
+def popcount(x: torch.Tensor) -> torch.Tensor:
+    """Set bits of each non-negative int64 below 2^56 (SWAR: pairs, nibbles, bytes, then the byte sum)."""
+    x = x - ((x >> 1) & 0x5555555555555555)
+    x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333)
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0F
+    return ((x * 0x0101010101010101) >> 56) & 0xFF
+
+
 class Game:
     """What the search, the players and the network need to know about a two-player board game."""
 
@@ -150,6 +158,10 @@ class ConnectFour(Game):
                     if all(0 <= cc < 7 and 0 <= rr < 6 for cc, rr in cells):
                         lines.append([cc * 7 + rr for cc, rr in cells])
         self.lines = torch.tensor(lines)  # 69 lines of four
+        self.line_starts = {}  # direction shift -> bitboard of the lines' first cells
+        for line in lines:
+            shift = line[1] - line[0]
+            self.line_starts[shift] = self.line_starts.get(shift, 0) | 1 << line[0]
         super().__init__()
 
     def legal(self, state: torch.Tensor) -> torch.Tensor:
@@ -158,6 +170,25 @@ class ConnectFour(Game):
     def play(self, state: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         own, everyone = state[..., 0], state[..., 1]
         return torch.stack([everyone ^ own, everyone | (everyone + self.bottom.to(state.device)[action])], -1)
+
+    def line_counts(self, stones: torch.Tensor, blockers: torch.Tensor) -> torch.Tensor:
+        """(N, 5): how many lines of four hold no `blockers` stone and exactly 0..4 of `stones`, all lines
+        of one direction at once: bit c of (stones >> i*shift) is cell c + i*shift, so bit-sliced adders over
+        the four shifted boards give every line's count at its start cell."""
+        counts = torch.zeros(len(stones), 5, dtype=torch.long, device=stones.device)
+        for shift, starts in self.line_starts.items():
+            b = [stones >> (i * shift) for i in range(4)]
+            blocked = blockers | (blockers >> shift) | (blockers >> 2 * shift) | (blockers >> 3 * shift)
+            open_ = starts & ~blocked
+            low1, carry1, low2, carry2 = b[0] ^ b[1], b[0] & b[1], b[2] ^ b[3], b[2] & b[3]
+            bit0, carry = low1 ^ low2, low1 & low2
+            bit1, bit2 = carry1 ^ carry2 ^ carry, (carry1 & carry2) | (carry & (carry1 ^ carry2))
+            for n in range(5):
+                mask = open_
+                for bit, on in ((bit0, n & 1), (bit1, n & 2), (bit2, n & 4)):
+                    mask = mask & (bit if on else ~bit)
+                counts[:, n] += popcount(mask)
+        return counts
 
     def won(self, stones: torch.Tensor) -> torch.Tensor:
         """Four in a row by shifts (Pons' alignment test): vertical 1, horizontal 7, diagonals 6 and 8."""

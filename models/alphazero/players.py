@@ -96,20 +96,24 @@ class PerfectPlayer(Player):
 # ---- minimax ------------------------------------------------------------------------------------
 
 def heuristic(game: Game, states: torch.Tensor, gamma: float = 0.1, chunk: int = 1 << 15) -> torch.Tensor:
-    """AlphaZero.jl's Connect Four heuristic for the player to move, over any game's lines."""
-    cells = torch.tensor([b for b in game.cell_bits.flatten().tolist()], device=states.device)
+    """AlphaZero.jl's Connect Four heuristic for the player to move: every line holding none of the other
+    side's stones scores gamma^(k - 1 - stones in it), k the line's length; own lines minus the opponent's.
+    Games with `line_counts` (Connect Four's bitboards) count lines bit-parallel; others gather cells."""
+    k = game.lines.shape[1]
+    weights = gamma ** torch.arange(k - 1, -2, -1, device=states.device, dtype=torch.float)  # N = 0..k stones
+    own, other = states[:, 0], states[:, 1] ^ states[:, 0]
+    if hasattr(game, "line_counts"):  # in chunks that stay in cache
+        return torch.cat([(game.line_counts(m, y) - game.line_counts(y, m)).float() @ weights
+                          for m, y in zip(own.split(chunk), other.split(chunk))]) if len(own) else own.float()
+    cells = game.cell_bits.flatten().to(states.device)
     position = torch.empty(int(cells.max()) + 1, dtype=torch.long, device=states.device)
     position[cells] = torch.arange(len(cells), device=states.device)
     lines = position[game.lines.to(states.device)]  # (L, k) cell positions
-    k = lines.shape[1]
-    weights = gamma ** torch.arange(k - 1, -2, -1, device=states.device, dtype=torch.float)  # N = 0..k
     out = []
-    for part in states.split(chunk):
-        own = ((part[:, 0, None] >> cells) & 1).to(torch.uint8)[:, lines].sum(-1)  # (M, L) stones in each line
-        other = (((part[:, 1] ^ part[:, 0])[:, None] >> cells) & 1).to(torch.uint8)[:, lines].sum(-1)
-        mine = torch.where(other == 0, weights[own.long()], 0.0).sum(-1)
-        yours = torch.where(own == 0, weights[other.long()], 0.0).sum(-1)
-        out.append(mine - yours)
+    for mine, yours in zip(own.split(chunk), other.split(chunk)):
+        m = ((mine[:, None] >> cells) & 1)[:, lines].sum(-1)  # (M, L) stones in each line
+        y = ((yours[:, None] >> cells) & 1)[:, lines].sum(-1)
+        out.append(torch.where(y == 0, weights[m], 0.0).sum(-1) - torch.where(m == 0, weights[y], 0.0).sum(-1))
     return torch.cat(out) if out else torch.zeros(0, device=states.device)
 
 

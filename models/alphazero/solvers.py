@@ -114,6 +114,10 @@ def play_moves(moves: list[int]) -> tuple[int, int, int]:
     return own, everyone, len(moves)
 
 
+class OutOfBudget(Exception):
+    """A search stopped at its node budget (the transposition table holds only finished results)."""
+
+
 class ConnectFourSolver:
     """Pons' solver (parts 1-9 of his tutorial, without the opening book): negamax with alpha-beta,
     centre-first move ordering refined by the number of threats a move makes, a transposition table of
@@ -124,9 +128,12 @@ class ConnectFourSolver:
         self.table: dict[int, int] = {}
         self.table_size = table_size
         self.nodes = 0
+        self.node_limit = float("inf")  # probe() lowers it for one search
 
     def _negamax(self, own: int, everyone: int, moves: int, alpha: int, beta: int) -> int:
         self.nodes += 1
+        if self.nodes > self.node_limit:
+            raise OutOfBudget
         possible = (everyone + BOTTOM) & BOARD
         opponent_wins = winning_cells(own ^ everyone, everyone)
         forced = possible & opponent_wins
@@ -188,6 +195,37 @@ class ConnectFourSolver:
             else:
                 low = result
         return max(-1, min(1, low)) if weak else low
+
+    def probe(self, own: int, everyone: int, moves: int, alpha: int, budget: int | None = None) -> bool | None:
+        """Is the score of the player to move <= alpha? One null-window search; None if it needs more
+        than `budget` nodes."""
+        if winning_cells(own, everyone) & (everyone + BOTTOM) & BOARD:
+            return (CELLS + 1 - moves) // 2 <= alpha
+        self.node_limit = self.nodes + budget if budget else float("inf")
+        try:
+            return self._negamax(own, everyone, moves, alpha, alpha + 1) <= alpha
+        except OutOfBudget:
+            return None
+        finally:
+            self.node_limit = float("inf")
+
+    def keeps_outcome(self, own: int, everyone: int, moves: int, column: int, score: int,
+                      budget: int | None = None) -> bool | None:
+        """Does playing `column` keep the outcome (win/draw/loss) of a position whose exact score is
+        `score`? None when the search needs more than `budget` nodes. In a lost position every move
+        keeps the outcome; a move that still wins as fast as possible is confirmed by a search bounded
+        by that win's horizon (cheap); only the other moves need the unbounded search."""
+        if score < 0:
+            return True
+        move = (everyone + (1 << column * 7)) & (((1 << HEIGHT) - 1) << column * 7)
+        if winning_cells(own, everyone) & move:
+            return True  # wins at once
+        child = (own ^ everyone, everyone | move, moves + 1)
+        if everyone | move == BOARD:
+            return score == 0  # the board is full: a draw
+        if score > 0 and self.probe(*child, alpha=-score, budget=budget):
+            return True  # the opponent's score is still -score: the fastest win is kept
+        return self.probe(*child, alpha=-1 if score > 0 else 0, budget=budget)
 
     def solve_moves(self, moves: list[int], weak: bool = False) -> int:
         return self.solve(*play_moves(moves), weak=weak)
