@@ -58,6 +58,7 @@ bench: $(PYTHON)  ## suite throughput as a ratio against a plain PyTorch loop
 	$(PYTHON) -m benchmarks.alexnet_throughput
 	$(PYTHON) -m benchmarks.vit_throughput
 	$(PYTHON) -m benchmarks.transformer_throughput
+	$(PYTHON) -m benchmarks.selfplay_throughput
 
 clean:
 	rm -rf outputs multirun .pytest_cache
