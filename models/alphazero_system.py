@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -20,10 +21,11 @@ import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
 
-from models.alphazero.evaluation import Evaluation
+from models.alphazero.evaluation import KINDS, Evaluation
 from models.alphazero.games import make_game
 from models.alphazero.mcts import MCTS, network_evaluator
 from models.alphazero.selfplay import SelfPlayGames, play_games
+from repro.errors import UserError
 
 
 class AlphaZeroSystem(L.LightningModule):
@@ -37,12 +39,53 @@ class AlphaZeroSystem(L.LightningModule):
             evaluation = OmegaConf.to_container(evaluation, resolve=True)
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
         self.net = net
-        self.game = make_game(game)
+        try:
+            self.game = make_game(game)
+        except ValueError as error:
+            raise UserError(f"model.{error}") from error
+        self._check_net_fits_the_game()
+        if simulations < 1:
+            raise UserError(f"model.simulations={simulations}: a search needs at least 1 simulation")
+        self._check_evaluation(evaluation or {})
         self.make_optimizer, self.make_scheduler = optimizer, scheduler
         self.totals = {"games": 0, "positions": 0, "seconds": 0.0, "evaluations": 0, "evaluator_seconds": 0.0}
         self.history: list[dict[str, float]] = []  # one entry per iteration
         self.snapshots: dict[int, dict[str, torch.Tensor]] = {}  # iteration -> weights, for the Elo curve
         self.evaluation: Evaluation | None = None
+
+    def _check_net_fits_the_game(self) -> None:
+        was_training = self.net.training
+        try:
+            with torch.no_grad():
+                logits, _ = self.net.eval()(self.game.encode(self.game.initial(1)))
+        except RuntimeError as error:
+            raise UserError(f"model.net does not fit model.game={self.game.name}: set model.net.height/width/"
+                            f"num_actions to {self.game.height}/{self.game.width}/{self.game.num_actions}") from error
+        finally:
+            self.net.train(was_training)
+        if logits.shape[-1] != self.game.num_actions:
+            raise UserError(f"model.net.num_actions={logits.shape[-1]} but {self.game.name} has "
+                            f"{self.game.num_actions} moves: set model.net.num_actions={self.game.num_actions}")
+
+    @staticmethod
+    def _check_evaluation(evaluation: dict) -> None:
+        """A misnamed player or a missing benchmark file fails now, not after the training."""
+        players = evaluation.get("players") or {}
+        for name, spec in players.items():
+            if (spec or {}).get("kind") not in KINDS:
+                raise UserError(f"model.evaluation.players.{name}.kind={(spec or {}).get('kind')!r}: use one of {KINDS}")
+        pons, elo = evaluation.get("pons"), evaluation.get("elo")
+        for where, names in (("matches", evaluation.get("matches")), ("pons.baselines", (pons or {}).get("baselines")),
+                             ("elo.players", (elo or {}).get("players"))):
+            for name in names or []:
+                if name not in players:
+                    raise UserError(f"model.evaluation.{where} names {name!r}, which model.evaluation.players does "
+                                    f"not define (it has {sorted(players)})")
+        for filename in (pons or {}).get("sets", {}).values():
+            path = Path(pons["data_dir"]) / filename
+            if not path.is_file():
+                raise UserError(f"Pons benchmark file {path} not found: set DATA_DIR to the folder holding "
+                                f"connect4-pons/, or drop the check with model.evaluation.pons=null")
 
     def setup(self, stage: str) -> None:
         # for the rest of the process, so the record's hardware.torch_threads is what the run used

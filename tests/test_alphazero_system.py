@@ -137,3 +137,21 @@ def test_resume_continues_the_iterations_with_the_buffer(tmp_path):
     assert [i["iteration"] for i in resumed["selfplay"]["iterations"]] == [1, 2]
     assert resumed["selfplay"]["games"] == 2 * first["selfplay"]["games"]
     assert [c[0] for c in resumed["evaluation"]["elo"]["curves"]["search"]] == [0, 2]
+
+
+@pytest.mark.parametrize("override,message", [
+    ("model.game=chess", "model.game='chess': use one of"),
+    ("model.net.num_actions=9", "model.net.num_actions=9 but connect4 has 7 moves"),
+    ("model.net.height=3", "model.net does not fit model.game=connect4"),
+    ("model.evaluation.matches=[minimax9]", "names 'minimax9', which model.evaluation.players does not define"),
+    ("paths.data_dir=/nowhere", "Pons benchmark file /nowhere/connect4-pons/Test_L3_R1 not found"),
+])
+def test_bad_settings_fail_before_training_with_one_line(tmp_path, override, message):
+    from hydra.utils import instantiate
+
+    from repro.cli import one_line
+
+    cfg = compose("alphazero_connect4", tmp_path, override)
+    with pytest.raises(Exception) as caught:
+        instantiate(cfg.model)
+    assert message in (one_line(caught.value) or "")

@@ -27,6 +27,7 @@ from models.alphazero.players import (MinimaxPlayer, PerfectPlayer, Player, Rand
 from models.alphazero.solvers import ConnectFourSolver, TicTacToeSolver, read_pons
 
 AGENT, RAW = "alphazero", "raw network"
+KINDS = ("random", "rollouts", "minimax", "perfect")
 
 
 def make_solver(game: Game):
@@ -137,15 +138,21 @@ class Evaluation:
         agent = network_player(game, net, simulations, c_puct, name=AGENT)
         raw = RawNetworkPlayer(game, net, name=RAW)
         started = time.perf_counter()
+        seconds = self.details.setdefault("seconds_by_part", {})
+
+        def lap(part: str) -> None:
+            seconds[part] = round(time.perf_counter() - started - sum(seconds.values()), 1)
 
         if cfg.get("perfect_play"):
             lines = perfect_play_lines(game, solver, agent)
             self.details["perfect_play"] = lines
             self.metrics["test/loss_rate_vs_perfect_pct"] = lines["loss_rate_pct"]
+            lap("perfect_play")
         if cfg.get("raw_optimal"):
             rate = raw_optimal_rate(game, solver, net, device)
             self.details["raw_optimal"] = rate
             self.metrics["test/raw_optimal_move_pct"] = rate["optimal_pct"]
+            lap("raw_optimal")
 
         results: list[MatchResult] = []
         opponents = [baselines[name] for name in cfg.get("matches") or []]
@@ -158,14 +165,17 @@ class Evaluation:
                 self.metrics[f"test/win_rate_vs_{m.opponent}_pct"] = 100 * m.wins / m.games
                 self.metrics[f"test/draw_rate_vs_{m.opponent}_pct"] = 100 * m.draws / m.games
                 self.metrics[f"test/loss_rate_vs_{m.opponent}_pct"] = 100 * m.losses / m.games
+            lap("matches")
 
         pons = cfg.get("pons")
         if pons:
             self._pons(pons, solver, [agent, raw, *(baselines[n] for n in pons.get("baselines") or [])], device)
+            lap("pons")
 
         elo = cfg.get("elo")
         if elo:
             self._elo(elo, agent, raw, baselines, snapshots, make_net, results, device)
+            lap("elo")
         self.details["seconds"] = round(time.perf_counter() - started, 1)
 
     def _pons(self, pons: dict, solver, players: list[Player], device) -> None:
