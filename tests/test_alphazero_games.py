@@ -15,6 +15,15 @@ from tests.conftest import FIXTURES, real_data_dir
 C4, TTT = ConnectFour(), TicTacToe()
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small tensors: one thread, as the experiments run (model.torch_threads), restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def ttt_solver():
     return TicTacToeSolver()
@@ -210,7 +219,7 @@ def brute_minimax(game, state, depth):
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_batched_minimax_matches_the_recursion(depth):
-    games = random_games(12 if depth < 3 else 4, seed=depth, max_len=12)
+    games = random_games({1: 12, 2: 3, 3: 1}[depth], seed=depth, max_len=12)
     states = C4.from_moves(games)
     states = states[~C4.outcome(states)[0]]
     q = minimax_qvalues(C4, states, depth)
