@@ -69,6 +69,7 @@ bench: $(PYTHON)  ## suite throughput as a ratio against a plain PyTorch loop
 	$(PYTHON) -m benchmarks.vit_throughput
 	$(PYTHON) -m benchmarks.transformer_throughput
 	$(PYTHON) -m benchmarks.gpt_throughput
+	$(PYTHON) -m benchmarks.selfplay_throughput
 
 clean:
 	rm -rf outputs multirun .pytest_cache
