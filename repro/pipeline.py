@@ -25,6 +25,7 @@ from repro.cli import check_trainer_values
 from repro.environment import git_commit, hardware, software
 from repro.errors import UserError
 from repro.meter import RunMeter
+from repro.outputs import check_output_places
 from repro.records import append_record
 
 
@@ -94,6 +95,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     """Train and test one experiment; return its record on rank 0 (None elsewhere)."""
     started = time.perf_counter()
     claims = load_claims(cfg.paths.claims_file)  # fail on a broken registry before hours of training
+    check_output_places(cfg)  # a results folder that is a file, or not writable: now, not after training
     check_trainer_values(cfg.trainer)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     _wandb_offline_without_key(cfg)
