@@ -3,7 +3,8 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 ARGS   ?=
 SEEDS  ?= 1
-export DATA_DIR ?= $(abspath ../shared/data)
+# Data: $DATA_DIR when set, else data/ in this folder (configs/paths/default.yaml); MNIST and CIFAR-10
+# download into it through torchvision when missing.
 
 .PHONY: setup test test-all smoke report bench learning-curve alexnet-fig1 alexnet-fig1-standardized vit-scaling transformer-table3 translate sample scaling-laws clean
 
@@ -23,7 +24,8 @@ test-all: $(PYTHON)
 smoke: $(PYTHON)  ## every experiment on a tiny subset, records outside results/ (ARGS="trainer=gpu" on a GPU)
 	$(PYTHON) scripts/smoke.py $(ARGS)
 
-# SEEDS=3 runs seeds 0,1,2 as a Hydra multirun (one record each; the report gives mean +- std)
+# SEEDS=3 runs seeds 0,1,2 as a Hydra multirun (one record each; the report gives mean +- std);
+# ARGS="hydra/launcher=slurm" fans them out as SLURM jobs, "hydra/launcher=local" as local processes
 SEED_ARG   = $(if $(filter-out 1,$(SEEDS)),seed=$(shell seq -s, 0 $$(($(SEEDS)-1))))
 SEED_SWEEP = $(if $(SEED_ARG),--multirun $(SEED_ARG))
 

@@ -2,7 +2,8 @@
 
 Sources, in order: torchvision's python-pickle layout (`data_dir/cifar-10-batches-py`), the JPEG
 re-encoding in ../shared/data (`data_dir/cifar10/{train,test}_jpeg.npz`, decoded once with
-torchvision.io and cached under `cache_dir`), or a download through torchvision when allowed.
+torchvision.io and cached under `cache_dir`), or, when neither is there, a download through
+torchvision (170 MB).
 Augmentation (random crop with padding, horizontal flip) runs on whole batches on the device; optional
 AutoAugment/RandAugment on uint8 groups and MixUp/CutMix with soft targets (datamodules/batch_augment.py).
 """
@@ -21,7 +22,8 @@ from torchvision.io import decode_jpeg
 
 from datamodules.batch_augment import in_groups, mix_transform, policy_transform, random_crops
 from datamodules.in_memory import InMemoryDataModule, channel_constant, check_count
-from repro.errors import UserError
+from datamodules.download import download as download_files
+from repro.errors import UserError, brief
 
 # Per-channel statistics of the training set (the usual CIFAR-10 values; the JPEG copy differs by < 1e-3).
 MEAN = (0.4914, 0.4822, 0.4465)
@@ -37,20 +39,25 @@ def _decode_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def load_cifar10(data_dir: str | Path, cache_dir: str | Path, train: bool,
-                 download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                 download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """(images uint8 (N, 3, 32, 32), labels int64) for the training or the test split."""
     data_dir, split = Path(data_dir), "train" if train else "test"
-    if (data_dir / "cifar-10-batches-py").is_dir() or download:
-        try:
-            ds = CIFAR10(str(data_dir), train=train, download=download)
-        except Exception as error:
-            raise UserError(f"CIFAR-10 in {data_dir / 'cifar-10-batches-py'} could not be read or downloaded "
-                            f"({str(error).splitlines()[0][:80]}): replace the files or check the network") from error
-        return torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(ds.targets)
     source = data_dir / "cifar10" / f"{split}_jpeg.npz"
-    if not source.is_file():
-        raise UserError(f"CIFAR-10 not found in {data_dir} (neither cifar-10-batches-py/ nor cifar10/{split}_jpeg.npz): "
-                        f"set DATA_DIR to the folder that holds it, or pass data.download=true when online")
+    batches = data_dir / "cifar-10-batches-py"
+    if not batches.is_dir() and not source.is_file():
+        expected = "cifar-10-batches-py/ (torchvision's layout) or cifar10/{train,test}_jpeg.npz"
+        if not download:
+            raise UserError(f"CIFAR-10 not found in {data_dir}: put {expected} there, set DATA_DIR to the folder "
+                            f"that holds it, or pass data.download=true when online")
+        download_files("CIFAR-10", "163 MB", data_dir, lambda: CIFAR10(str(data_dir), train=train, download=True),
+                       expected)
+    if batches.is_dir():
+        try:
+            ds = CIFAR10(str(data_dir), train=train)
+        except Exception as error:
+            raise UserError(f"CIFAR-10 in {batches} could not be read ({brief(error, 80)}): replace the files "
+                            f"(or delete the folder to download them again)") from error
+        return torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(ds.targets)
     stat = source.stat()  # the cache is keyed by the source's path, size and time: a new copy decodes anew
     key = hashlib.sha1(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     cache = Path(cache_dir) / "cifar10" / f"{split}-{key}.pt"
@@ -60,7 +67,7 @@ def load_cifar10(data_dir: str | Path, cache_dir: str | Path, train: bool,
     try:
         images, labels = _decode_npz(source)
     except Exception as error:  # a truncated archive or a broken JPEG
-        raise UserError(f"{source} is damaged ({str(error).splitlines()[0][:80]}): replace it") from error
+        raise UserError(f"{source} is damaged ({brief(error, 80)}): replace it") from error
     cache.parent.mkdir(parents=True, exist_ok=True)
     partial = cache.with_suffix(f".{os.getpid()}.tmp")
     torch.save({"images": images, "labels": labels}, partial)
@@ -75,7 +82,7 @@ def random_crop_flip(x: torch.Tensor, padding: int = 4, generator: torch.Generat
 
 class CIFAR10DataModule(InMemoryDataModule):
     def __init__(self, data_dir: str | None = None, cache_dir: str = ".cache", augment: bool = False,
-                 normalize: bool | str = True, download: bool = False, policy: str | None = None,
+                 normalize: bool | str = True, download: bool = True, policy: str | None = None,
                  policy_num_ops: int = 2, policy_magnitude: int = 9, policy_group: int = 8,
                  mixup_alpha: float = 0.0, cutmix_alpha: float = 0.0, **batching) -> None:
         """`normalize`: true = per-channel mean and std on [0, 1] pixels; "centre" = the raw 0-255 values minus

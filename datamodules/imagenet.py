@@ -29,7 +29,7 @@ from torchvision.transforms import v2
 
 from datamodules.batch_augment import random_crops
 from datamodules.in_memory import channel_constant, check_count
-from repro.errors import UserError
+from repro.errors import UserError, brief
 
 # ImageNet's RGB statistics on [0, 1] pixels: the mean pixel, and the eigenvalues/eigenvectors of the
 # pixel covariance used for the paper's PCA lighting noise (values as published with fb.resnet.torch).
@@ -79,7 +79,7 @@ class ResizedJpegs(Dataset):
         try:
             folder = DatasetFolder(str(root), loader=str, extensions=IMAGE_EXTENSIONS)
         except (FileNotFoundError, OSError) as error:
-            raise UserError(f"no images in {root} ({str(error).splitlines()[0][:90]}): an ImageFolder tree has one "
+            raise UserError(f"no images in {root} ({brief(error, 90)}): an ImageFolder tree has one "
                             f"folder per class (WordNet ids) with JPEGs inside") from error
         self.samples = folder.samples
         if limit_per_class:  # the first N files of every class (smoke runs)
@@ -111,7 +111,7 @@ class ResizedJpegs(Dataset):
         try:
             image = self.base(decode_image(read_file(path), mode=ImageReadMode.RGB))
         except RuntimeError as error:
-            raise UserError(f"cannot decode {path} ({str(error).splitlines()[0][:80]}): remove or replace it") from error
+            raise UserError(f"cannot decode {path} ({brief(error, 80)}): remove or replace it") from error
         if cached is not None:  # written once, atomically, so parallel workers never read half a file
             cached.parent.mkdir(parents=True, exist_ok=True)
             partial = cached.with_suffix(f".{os.getpid()}.tmp")
@@ -174,7 +174,7 @@ def load_hub_split(name: str, split: str, streaming: bool):
         return datasets.load_dataset(name, split=split, streaming=streaming)
     except Exception as error:  # ConnectionError, gated-repo, missing split ... all user-fixable here
         raise UserError(f"cannot load {name} split {split!r} from the Hugging Face hub "
-                        f"({type(error).__name__}: {str(error).splitlines()[0][:100] if str(error) else ''}): log in "
+                        f"({type(error).__name__}: {brief(error, 100)}): log in "
                         f"(huggingface-cli login), accept the dataset's terms, or use an ImageFolder tree "
                         f"(data.source=folder)") from error
 
@@ -294,10 +294,11 @@ class ImageNetDataModule(L.LightningDataModule):
                 try:
                     decode_jpeg(blob, mode=ImageReadMode.RGB, device=device)
                 except RuntimeError as bad:
-                    reason = str(bad).splitlines()[0].rsplit(", ", 1)[-1][:80]  # drop the C++ source location
+                    first = (str(bad).strip().splitlines() or [type(bad).__name__])[0]
+                    reason = first.rsplit(", ", 1)[-1][:80]  # drop the C++ source location
                     raise UserError(f"cannot decode {path} ({reason}): remove or replace it, or set "
                                     f"data.decode_on_device=false") from bad
-            raise UserError(f"cannot decode a batch of {len(data)} JPEGs on {device} ({str(error)[:80]}): "
+            raise UserError(f"cannot decode a batch of {len(data)} JPEGs on {device} ({brief(error, 80)}): "
                             f"set data.decode_on_device=false") from error
 
     def decode_batch(self, batch, stage: str):

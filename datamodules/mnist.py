@@ -14,8 +14,9 @@ import torch.nn.functional as F
 from torchvision.datasets import MNIST
 
 from datamodules.distortions import random_affine
+from datamodules.download import download as download_files
 from datamodules.in_memory import InMemoryDataModule
-from repro.errors import UserError
+from repro.errors import UserError, brief
 
 # Section II-B: "the background level (white) corresponds to a value of -0.1 and the foreground
 # (black) corresponds to 1.175. This makes the mean input roughly 0, and the variance roughly 1."
@@ -26,22 +27,23 @@ def default_data_dir() -> str:
     return os.environ.get("DATA_DIR", "./data")
 
 
-def load_mnist(data_dir: str | Path, train: bool, download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """(images uint8 (N, 28, 28), labels int64) from torchvision's layout `data_dir/MNIST/raw`."""
+def load_mnist(data_dir: str | Path, train: bool, download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images uint8 (N, 28, 28), labels int64) from torchvision's layout `data_dir/MNIST/raw`; missing
+    files are downloaded through torchvision when `download` (and a network answers)."""
     raw = Path(data_dir).resolve() / "MNIST" / "raw"
     prefix = "train" if train else "t10k"
     files = [raw / f"{prefix}-images-idx3-ubyte", raw / f"{prefix}-labels-idx1-ubyte"]
-    present = all(f.is_file() for f in files)
+    expected = "the four IDX files (train-images-idx3-ubyte ...)"
+    if not all(f.is_file() for f in files):
+        if not download:
+            raise UserError(f"MNIST not found in {raw}: put {expected} there, set DATA_DIR to the folder that holds "
+                            f"MNIST/, or pass data.download=true when online")
+        download_files("MNIST", "11 MB", raw, lambda: MNIST(str(data_dir), train=train, download=True), expected)
     try:
-        ds = MNIST(str(data_dir), train=train, download=download and not present)
-    except Exception as error:  # torchvision raises RuntimeError, ValueError, URLError ... by case
-        if present:
-            raise UserError(f"MNIST file {files[0].name} or {files[1].name} in {raw} is damaged or truncated "
-                            f"({str(error).splitlines()[0][:80]}): replace them with the original IDX files") from error
-        raise UserError(
-            f"MNIST not found in {raw} ({'download failed' if download else 'download disabled'}): put the four "
-            f"IDX files there, set DATA_DIR to the folder that holds MNIST/, or pass data.download=true when online"
-        ) from error
+        ds = MNIST(str(data_dir), train=train)
+    except Exception as error:  # a wrong magic number (an empty AssertionError), a short file ...
+        raise UserError(f"MNIST file {files[0].name} or {files[1].name} in {raw} is damaged or truncated "
+                        f"({brief(error, 80)}): replace them with the original IDX files") from error
     if len(ds.data) != len(ds.targets):
         raise UserError(f"MNIST in {raw}: {len(ds.data)} images but {len(ds.targets)} labels: replace the files")
     return ds.data, ds.targets
@@ -80,7 +82,7 @@ def downsample_digits(x: torch.Tensor, size: int) -> torch.Tensor:
 
 class MNISTDataModule(InMemoryDataModule):
     def __init__(self, data_dir: str | None = None, pad_to_32: bool = True, distort: bool = False,
-                 normalize: str = "lecun", download: bool = False, downsample_to: int | None = None,
+                 normalize: str = "lecun", download: bool = True, downsample_to: int | None = None,
                  **batching) -> None:
         super().__init__(**batching)
         if normalize not in ("lecun", "unit"):

@@ -19,7 +19,7 @@ from datamodules.in_memory import check_count
 from datamodules.resume import ResumableTrainBatches
 from datamodules.token_batches import RaggedTokens, TokenBatches
 from models.nets.transformer import BOS, EOS
-from repro.errors import UserError
+from repro.errors import UserError, brief
 
 SPLITS = ("train", "val", "test")
 
@@ -35,7 +35,7 @@ def load_hub_translation(name: str, config: str | None, split: str, source_lang:
         data = datasets.load_dataset(name, config, split=split)
     except Exception as error:  # offline, no such dataset or split: all fixable by the user
         raise UserError(f"cannot load {name}{f' ({config})' if config else ''} split {split!r} from the Hugging Face "
-                        f"hub ({type(error).__name__}: {str(error).splitlines()[0][:100] if str(error) else ''}): go "
+                        f"hub ({type(error).__name__}: {brief(error, 100)}): go "
                         f"online or put the dataset in the Hugging Face cache (HF_HOME) first") from error
     if "translation" in data.column_names:
         pairs = data["translation"]

@@ -136,14 +136,16 @@ class WandbRunId(L.Callback):
 
 
 class CrashAtStep(L.Callback):
-    """Kills its own process with SIGKILL after `step` optimiser steps: for testing resume."""
+    """Sends its own process `signal` (SIGKILL: a crash) after `step` optimiser steps: for testing
+    resume, and the clean stop on SIGTERM / SIGINT."""
 
-    def __init__(self, step: int) -> None:
-        self.step = step
+    def __init__(self, step: int, signal: str = "SIGKILL") -> None:
+        import signal as signals
+
+        self.step, self.signal = step, signals.Signals[signal]
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
-        if trainer.global_step >= self.step:
+        if trainer.global_step == self.step:
             import os
-            import signal
 
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), self.signal)

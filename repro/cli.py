@@ -1,73 +1,169 @@
 """Turning bad input into one line: what is wrong and what to do.
 
-`check_overrides` composes the config a command line asks for before Hydra starts the run, so an
-unknown experiment or a misspelt key fails in a second, not after the data has loaded.
-`one_line` maps the exceptions a user can cause to that one line; anything else is a bug and keeps
-its traceback.
+`check_overrides` reads a command line with Hydra's own parser (so every Hydra flag passes), composes
+the config it asks for before Hydra starts the run, and checks every value it sets against what that
+key accepts (repro/values.py): a misspelt key, or a value of the wrong type or sign, fails in a
+second, not after the data has loaded. `one_line` turns an exception raised later into that line
+(repro/blame.py); a bug keeps its traceback.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra._internal.utils import get_args_parser
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import ConfigCompositionException, InstantiationException, MissingConfigException
-from lightning.fabric.utilities.exceptions import MisconfigurationException
+from hydra.core.override_parser.types import Override
+from hydra.errors import ConfigCompositionException, MissingConfigException
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from repro.compose import compose_experiment, experiment_names
-from repro.errors import UserError
+from repro import run_dirs  # noqa: F401  (registers the run-folder resolver Hydra's run dir uses)
+from repro.blame import blame
+from repro.compose import CONFIG_DIR
+from repro.errors import UserError, brief
+from repro.outputs import writable_parent
+from repro.values import annotation_of, problem
 
 
-def _first_values(overrides: list[str]) -> list[str]:
-    """A multirun's sweeps (a=1,2) replaced by their first value, so one composition checks them."""
-    checked = []
-    for override in OverridesParser.create().parse_overrides(overrides):
-        if override.key_or_group.startswith("hydra"):
+def parse_command_line(argv: list[str]) -> argparse.Namespace:
+    """`argv` as Hydra reads it (--cfg job, -m, --config-dir DIR ...); a malformed flag is a UserError."""
+    parser = get_args_parser()
+
+    def refuse(message: str) -> None:
+        raise UserError(f"{message}: see python scripts/train.py --help")
+
+    parser.error = refuse  # argparse would print its usage and exit
+    return parser.parse_args(argv)
+
+
+def _parse(overrides: list[str]) -> list[Override]:
+    try:
+        return OverridesParser.create().parse_overrides(overrides)
+    except Exception as error:  # the override grammar (a stray quote or bracket): OverrideParseException
+        raise UserError(f"cannot parse the overrides ({brief(error)}): write them as key=value") from error
+
+
+def _values(override: Override) -> list[Any]:
+    """The values an override sets: one, or each of a sweep's (a=1,2 / range(0,3))."""
+    if not override.is_sweep_override():
+        return [override.value()]
+    try:
+        return [Override._convert_value(v) for v in override.sweep_iterator()]
+    except Exception:  # an interval or glob sweep: no values to enumerate here
+        return []
+
+
+def _first(overrides: list[Override]) -> tuple[str, ...]:
+    """The overrides with each sweep replaced by its first value, so one composition checks a multirun
+    (an interval or glob sweep, which only a sweeper expands, is left out)."""
+    firsts = []
+    for override in overrides:
+        if not override.is_sweep_override():
+            firsts.append(override.input_line)
             continue
-        if override.is_sweep_override():
-            first = next(iter(override.sweep_string_iterator()))
-            checked.append(f"{override.get_key_element()}={first}")
-        else:
-            checked.append(override.input_line)
-    return checked
+        try:
+            firsts.append(f"{override.get_key_element()}={next(iter(override.sweep_string_iterator()))}")
+        except Exception:
+            pass
+    return tuple(firsts)
+
+
+class Checker:
+    """Composes `config_name` (with `config_dir` on the search path) and checks the values overrides set."""
+
+    def __init__(self, config_name: str = "train", config_dir: str | None = None) -> None:
+        self.config_name = config_name
+        self.dirs = [CONFIG_DIR] + ([Path(config_dir).resolve()] if config_dir else [])
+
+    def experiments(self) -> list[str]:
+        return sorted({p.stem for d in self.dirs for p in (d / "experiment").glob("*.yaml")})
+
+    def is_group(self, override: Override) -> bool:
+        key = override.key_or_group
+        return override.package is not None or key.startswith("hydra/") or any((d / key).is_dir() for d in self.dirs)
+
+    def compose(self, overrides: tuple[str, ...], hydra: bool = False) -> DictConfig:
+        return _compose(self.config_name, tuple(self.dirs[1:]), overrides, hydra)
+
+    def check(self, parsed: list[Override], multirun: bool = False) -> None:
+        experiment = next((o for o in parsed if o.key_or_group == "experiment"), None)
+        chosen = [str(v) for v in _values(experiment)] if experiment else []
+        chosen = chosen or [None]  # None: the experiment configs/train.yaml chooses
+        known = self.experiments()
+        for name in chosen:
+            if name is not None and name not in known:
+                raise UserError(f"unknown experiment {name!r}: choose one of {', '.join(known)}")
+        rest = [o for o in parsed if o is not experiment]
+        groups = _first([o for o in rest if self.is_group(o) and not o.is_hydra_override()])
+        for name in chosen:
+            pick = (f"experiment={name}",) if name else ()
+            actual = self.compose((*pick, *_first(rest)), hydra=True)
+            baseline = self.compose((*pick, *groups))
+            for override in rest:
+                if self.is_group(override) or override.is_hydra_override() or override.is_delete():
+                    continue
+                self.check_values(override, actual, baseline)
+            key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+            run_dir = OmegaConf.select(actual, key, throw_on_resolution_failure=False)
+            if run_dir:
+                writable_parent(Path(str(run_dir)), key)
+
+    @staticmethod
+    def check_values(override: Override, actual: DictConfig, baseline: DictConfig) -> None:
+        key = override.key_or_group
+        default = OmegaConf.select(baseline, key, throw_on_resolution_failure=False)
+        annotation, target = annotation_of(actual, key)
+        values = _values(override)
+        if not override.is_sweep_override():  # the composed value: interpolations resolved
+            values = [OmegaConf.select(actual, key, throw_on_resolution_failure=False, default=values[0])]
+        for value in values:
+            message = problem(key, value, default, annotation, target)
+            if message:
+                raise UserError(message)
+
+
+@functools.lru_cache(maxsize=64)  # the same baseline serves every check of one experiment
+def _compose(config_name: str, extra_dirs: tuple[Path, ...], overrides: tuple[str, ...], hydra: bool) -> DictConfig:
+    search = [f"hydra.searchpath=[{','.join(f'file://{d}' for d in extra_dirs)}]"] if extra_dirs else []
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name, overrides=[*search, *overrides], return_hydra_config=hydra)
+    except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as error:
+        raise UserError(_compose_hint(error)) from error
 
 
 def check_overrides(argv: list[str]) -> None:
-    """Raise UserError when `scripts/train.py ARGV` cannot compose."""
-    overrides = [arg for arg in argv if not arg.startswith("-")]
-    chosen = next((o.split("=", 1)[1] for o in overrides if o.startswith("experiment=")), None)
-    experiments = chosen.split(",") if chosen else ["lenet5"]  # a multirun may sweep experiments
-    for experiment in experiments:
-        if experiment not in experiment_names():
-            raise UserError(f"unknown experiment {experiment!r}: choose one of {', '.join(experiment_names())}")
-    try:
-        compose_experiment(experiments[0], "unused", _first_values(
-            [o for o in overrides if not o.startswith("experiment=")]))
-    except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as error:
-        raise UserError(_compose_hint(error)) from error
-    except Exception as error:  # the override grammar itself (a stray quote or bracket)
-        if type(error).__name__ == "OverrideParseException":
-            raise UserError(f"cannot parse the overrides ({_first_line(error)}): write them as key=value") from error
-        raise
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    """Raise UserError when `scripts/train.py ARGV` cannot run: unknown flag, experiment, group or key,
+    or a value its key does not accept."""
+    args = parse_command_line(argv)
+    if args.help or args.hydra_help or args.info or args.shell_completion or args.experimental_rerun:
+        return  # Hydra answers these itself
+    checker = Checker(args.config_name or "train", args.config_dir)
+    checker.check(_parse(args.overrides), multirun=args.multirun)
 
 
 def _compose_hint(error: BaseException) -> str:
-    text = " ".join(str(error).split())
+    text = " ".join(str(error).split()).split(" Config search path:")[0]
     cause = error.__cause__ or error
     if "not in struct" in str(cause) or "Could not override" in text:
         key = text.split("'")[1] if "'" in text else "?"
         return (f"no config key {key!r}: check the spelling (python scripts/train.py --cfg job shows every key), "
                 f"or add a new key with +{key}=VALUE")
     if "Could not find" in text or "Could not load" in text:
-        return f"{_first_line(error)}: see configs/ for the options of that group"
-    return f"{_first_line(error)}: fix that override"
+        if "Available options" in text:  # Hydra lists them
+            return brief(Exception(text.replace(" Available options", ". Available options")), 1000)
+        return f"{brief(Exception(text))}: see configs/ for the options of that group"
+    return f"{brief(Exception(text))}: fix that override"
 
 
 def check_trainer_values(trainer: dict) -> None:
-    """Types Lightning only trips over deep inside a run (trainer.max_epochs=abc)."""
+    """Types Lightning only trips over deep inside a run (trainer.max_epochs=abc), for runs that did not
+    come through check_overrides (tests, scripts/smoke.py)."""
     whole = {"max_epochs": True, "max_steps": False, "num_nodes": False, "log_every_n_steps": False}
     for key, may_be_none in whole.items():
         value = trainer.get(key)
@@ -81,22 +177,10 @@ def check_trainer_values(trainer: dict) -> None:
             raise UserError(f"trainer.{key}={value!r} must be a number of batches or a fraction in [0, 1]")
 
 
-def one_line(error: BaseException) -> str | None:
-    """The one-line message for an error the user can fix; None for a bug."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, UserError):
-            return str(seen)
-        seen = seen.__cause__ or seen.__context__
-    if isinstance(error, MisconfigurationException):
-        return f"{_first_line(error)} (check trainer.accelerator / trainer.devices against this machine)"
-    if isinstance(error, InstantiationException):
-        cause = error.__cause__
-        detail = _first_line(cause) if cause else _first_line(error)
-        target = str(error).split("'")[1] if "'" in str(error) else "a config"
-        if isinstance(cause, MisconfigurationException):
-            return f"{detail} (check trainer.accelerator / trainer.devices against this machine)"
-        return f"cannot build {target}: {detail}; check the override's value and type"
-    if isinstance(error, OmegaConfBaseException):
-        return f"{_first_line(error)}: fix the config or override"
-    return None
+def one_line(error: BaseException, cfg: DictConfig | None = None, overrides: list[str] = ()) -> str | None:
+    """The one-line message for an error the user can fix; None for a bug. `cfg` and `overrides` (the
+    command line's) let an exception a library raised be traced to the override that caused it."""
+    try:
+        return blame(error, cfg, list(overrides))
+    except Exception:  # the error path itself must never crash: show the original traceback instead
+        return None

@@ -28,6 +28,7 @@ from repro.environment import git_commit, hardware, software
 from repro.errors import UserError
 from repro.experiments import recipe_status
 from repro.meter import RunMeter
+from repro.outputs import check_output_places
 from repro.recipe import fingerprint
 from repro.records import append_record
 
@@ -114,6 +115,7 @@ def run(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any] |
     resume a run that already finished). `overrides`: the command line's, when not run by Hydra's app."""
     clock = WallClock()
     claims = load_claims(cfg.paths.claims_file)  # fail on a broken registry before hours of training
+    check_output_places(cfg)  # a results folder that is a file, or not writable: now, not after training
     check_trainer_values(cfg.trainer)
     ckpt_path = resume_checkpoint(cfg)
     if ckpt_path and (marker := recorded_marker(ckpt_path)):

@@ -1,7 +1,7 @@
 """Run records: one JSON object per line in `runs.jsonl`.
 
-Writers take an exclusive lock and append the whole line in one write, so concurrent runs (a
-multirun, two terminals) never interleave. Readers skip a damaged line and say which one.
+Writers take an exclusive lock and append the whole line or nothing, so concurrent runs (a
+multirun, two terminals) never interleave and a full disk never leaves half a line. Readers skip a damaged line and say which one.
 """
 
 from __future__ import annotations
@@ -9,19 +9,40 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
 
+from repro.errors import UserError
+
 
 def append_record(path: str | Path, record: dict[str, Any]) -> None:
+    """Append `record` as one line, whole or not at all: a write cut short (a full disk, a signal) is
+    cut back off, so the file holds exactly the records it held before; a failed write stops the run
+    with one line."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise UserError(f"cannot write the record to {path} ({error.strerror or error}): point paths.results_dir "
+                        f"at a writable folder") from error
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, line)
+        size = os.fstat(fd).st_size
+        try:
+            written = 0
+            while written < len(line):
+                written += os.write(fd, line[written:])
+        except BaseException as error:
+            if written and stat.S_ISREG(os.fstat(fd).st_mode):
+                os.ftruncate(fd, size)  # the records before this one, as they were
+            if isinstance(error, OSError):
+                raise UserError(f"cannot write the record to {path} ({error.strerror or error}): free space there "
+                                f"or point paths.results_dir elsewhere; {path} is as it was") from error
+            raise
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)

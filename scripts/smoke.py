@@ -9,7 +9,7 @@ import warnings
 from repro.allocator import keep_freed_memory
 from repro.cli import check_overrides
 from repro.compose import compose_experiment, experiment_names, smoke_overrides
-from repro.errors import UserError
+from repro.errors import UserError, brief
 from repro.pipeline import run
 
 
@@ -20,7 +20,7 @@ def main() -> int:
     try:  # a bad override fails once, here, not once per experiment
         check_overrides(extra)
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {brief(error)}", file=sys.stderr)
         return 2
     for name in experiment_names():
         started = time.perf_counter()
@@ -30,10 +30,14 @@ def main() -> int:
             print(f"smoke {name}: ok in {time.perf_counter() - started:.1f} s")
         except Exception as error:  # report every experiment, then fail
             failed.append(name)
-            print(f"smoke {name}: FAILED ({error.__class__.__name__}: {error})", file=sys.stderr)
+            print(f"smoke {name}: FAILED ({error.__class__.__name__}: {brief(error)})", file=sys.stderr)
     print(f"{len(experiment_names()) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("stopped by SIGINT: the experiments above finished, the one running did not", file=sys.stderr)
+        sys.exit(130)

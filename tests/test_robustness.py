@@ -87,7 +87,7 @@ def test_no_api_key_in_any_output(tmp_path):
     (["experiment=lenet6"], "unknown experiment 'lenet6'"),
     (["experiment=lenet5", "trainer.max_epoch=3"], "no config key 'trainer.max_epoch'"),
     (["experiment=lenet5", "model.optimizr.lr=1"], "no config key"),
-    (["experiment=lenet5", "trainer=tpu"], "Could not find 'trainer/tpu'"),
+    (["experiment=lenet5", "trainer=tpu"], "Could not find 'trainer/tpu'. Available options in 'trainer': cpu ddp gpu"),
     (["experiment=lenet5", "logger=mlflow"], "Could not find 'logger/mlflow'"),
     (["experiment=lenet5", "data.batch_size=[1"], "cannot parse the overrides"),
     (["--multirun", "experiment=lenet5", "seed=0,1", "trainer.max_epochz=1,2"], "no config key"),
@@ -102,10 +102,10 @@ def test_good_command_lines_pass():
     check_overrides(["--multirun", "experiment=lenet5_learning_curve", "data.per_class=10,100", "hydra.job.chdir=false"])
 
 
-def _message(cfg) -> str:
+def _message(cfg, overrides=()) -> str:
     with pytest.raises(Exception) as caught:
         run(cfg)
-    message = one_line(caught.value)
+    message = one_line(caught.value, cfg, list(overrides))
     assert message is not None, f"{caught.value!r} would print a traceback"
     assert "\n" not in message
     return message
@@ -125,7 +125,7 @@ def _message(cfg) -> str:
     (["model.loss=hinge"], "model.loss='hinge'"),
 ])
 def test_bad_values_end_in_one_line(smoke_cfg, tmp_path, overrides, expected):
-    message = _message(smoke_cfg("lenet5", f"paths.runs_root={tmp_path / 'none'}", *overrides))
+    message = _message(smoke_cfg("lenet5", f"paths.runs_root={tmp_path / 'none'}", *overrides), overrides)
     assert expected in message
     assert not (tmp_path / "results" / "runs.jsonl").exists()
 
@@ -177,6 +177,6 @@ def test_smoke_script_stops_once_on_a_bad_override():
     result = subprocess.run([sys.executable, "scripts/smoke.py", "trainer=nope"], cwd=REPO, capture_output=True,
                             text=True, timeout=120, env=dict(os.environ, PYTHONWARNINGS="ignore"))
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["error: In 'train': Could not find 'trainer/nope': "
-                                                  "see configs/ for the options of that group"]
+    assert result.stderr.strip().splitlines() == ["error: In 'train': Could not find 'trainer/nope'. "
+                                                  "Available options in 'trainer': cpu ddp gpu"]
     assert "smoke lenet5" not in result.stdout  # no experiment ran
