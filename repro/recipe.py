@@ -5,7 +5,7 @@ optimiser, schedule, loss and length; the seed is left out because a claim is ju
 Left out, on principle (each is bookkeeping, placement or metadata, never arithmetic):
   - the seed (`seed`, and every `seed` key below it, which interpolates it);
   - where files live and what is logged or saved: `paths`, `logger`, the bookkeeping callbacks
-    (progress bars, checkpoints, RNG state, the W&B run id, the divergence stop, learning-rate
+    (progress bars, checkpoints (also on a stop signal), RNG state, the W&B run id, the divergence stop, learning-rate
     monitors; a callback that changes the weights, such as checkpoint averaging, is recipe), model
     summaries, logging cadence, sanity checks, data-loader workers and memory pinning, caches and
     downloads, `resume` and `ckpt_path`;
@@ -36,7 +36,8 @@ TRAINER = {"accelerator", "devices", "num_nodes", "strategy", "precision", "dete
            "log_every_n_steps", "num_sanity_val_steps", "plugins", "sync_batchnorm", "use_distributed_sampler"}
 BOOKKEEPING_CALLBACKS = {"lightning.pytorch.callbacks.TQDMProgressBar", "lightning.pytorch.callbacks.RichProgressBar",
                          "lightning.pytorch.callbacks.ModelCheckpoint", "lightning.pytorch.callbacks.LearningRateMonitor",
-                         "repro.callbacks.RngState", "repro.callbacks.WandbRunId", "repro.callbacks.DivergenceGuard"}
+                         "repro.callbacks.RngState", "repro.callbacks.WandbRunId", "repro.callbacks.DivergenceGuard",
+                         "repro.signals.CheckpointOnStop"}
 ANYWHERE = {"seed", "data_dir", "cache_dir", "num_workers", "pin_memory", "persistent_workers",
             "prefetch_factor", "download", "resize_cache", "channels_last", "fused", "foreach", "decode_on_device"}
 

@@ -91,7 +91,7 @@ def test_an_override_is_an_exploration_and_leaves_every_lenet5_verdict_unchanged
     after = build_report(claims, records, tmp_path / "after").read_text()
     assert _judged_rows(after, "lecun1998.lenet5") == _judged_rows(before, "lecun1998.lenet5")
     explored = after.split("## Explorations")[1].split("## Time beside")[0]
-    assert any(line.startswith("| lenet5 | trainer.max_epochs=1 |") for line in explored.splitlines())
+    assert any(line.startswith("| lenet5 | trainer.max_epochs=1 |") for line in explored.splitlines()), explored
 
 
 def test_a_run_resumed_after_a_crash_writes_one_record_and_a_finished_run_none(tmp_path):
