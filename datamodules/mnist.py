@@ -27,7 +27,7 @@ def default_data_dir() -> str:
     return os.environ.get("DATA_DIR", "./data")
 
 
-def load_mnist(data_dir: str | Path, train: bool, download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def load_mnist(data_dir: str | Path, train: bool, download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """(images uint8 (N, 28, 28), labels int64) from torchvision's layout `data_dir/MNIST/raw`; missing
     files are downloaded through torchvision when `download` (and a network answers)."""
     raw = Path(data_dir).resolve() / "MNIST" / "raw"
@@ -51,7 +51,7 @@ def load_mnist(data_dir: str | Path, train: bool, download: bool = True) -> tupl
 
 class MNISTDataModule(InMemoryDataModule):
     def __init__(self, data_dir: str | None = None, pad_to_32: bool = True, distort: bool = False,
-                 normalize: str = "lecun", download: bool = True, **batching) -> None:
+                 normalize: str = "lecun", download: bool = False, **batching) -> None:
         super().__init__(**batching)
         if normalize not in ("lecun", "unit"):
             raise UserError(f"data.normalize={normalize!r} is not known: use 'lecun' or 'unit'")
