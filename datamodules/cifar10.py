@@ -39,7 +39,7 @@ def _decode_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def load_cifar10(data_dir: str | Path, cache_dir: str | Path, train: bool,
-                 download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+                 download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """(images uint8 (N, 3, 32, 32), labels int64) for the training or the test split."""
     data_dir, split = Path(data_dir), "train" if train else "test"
     source = data_dir / "cifar10" / f"{split}_jpeg.npz"
@@ -82,7 +82,7 @@ def random_crop_flip(x: torch.Tensor, padding: int = 4, generator: torch.Generat
 
 class CIFAR10DataModule(InMemoryDataModule):
     def __init__(self, data_dir: str | None = None, cache_dir: str = ".cache", augment: bool = False,
-                 normalize: bool | str = True, download: bool = True, policy: str | None = None,
+                 normalize: bool | str = True, download: bool = False, policy: str | None = None,
                  policy_num_ops: int = 2, policy_magnitude: int = 9, policy_group: int = 8,
                  mixup_alpha: float = 0.0, cutmix_alpha: float = 0.0, **batching) -> None:
         """`normalize`: true = per-channel mean and std on [0, 1] pixels; "centre" = the raw 0-255 values minus

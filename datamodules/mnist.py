@@ -27,7 +27,7 @@ def default_data_dir() -> str:
     return os.environ.get("DATA_DIR", "./data")
 
 
-def load_mnist(data_dir: str | Path, train: bool, download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def load_mnist(data_dir: str | Path, train: bool, download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """(images uint8 (N, 28, 28), labels int64) from torchvision's layout `data_dir/MNIST/raw`; missing
     files are downloaded through torchvision when `download` (and a network answers)."""
     raw = Path(data_dir).resolve() / "MNIST" / "raw"
@@ -82,7 +82,7 @@ def downsample_digits(x: torch.Tensor, size: int) -> torch.Tensor:
 
 class MNISTDataModule(InMemoryDataModule):
     def __init__(self, data_dir: str | None = None, pad_to_32: bool = True, distort: bool = False,
-                 normalize: str = "lecun", download: bool = True, downsample_to: int | None = None,
+                 normalize: str = "lecun", download: bool = False, downsample_to: int | None = None,
                  **batching) -> None:
         super().__init__(**batching)
         if normalize not in ("lecun", "unit"):

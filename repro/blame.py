@@ -31,7 +31,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from repro.compose import CONFIG_DIR
 from repro.errors import UserError, brief
-from repro.values import _UNKNOWN, accepts, annotation_of, describe, plain, show
+from repro.values import UNKNOWN, accepts, annotation_of, describe, plain, show
 
 SUITE = CONFIG_DIR.parent  # the suite's own code lives here; libraries live in site-packages
 PROGRAMMING_ERRORS = (NameError, AttributeError, ImportError, NotImplementedError, SyntaxError, RecursionError,
@@ -67,6 +67,9 @@ def _in_suite(error: BaseException) -> bool:
 
 # ---- what the command line changed --------------------------------------------------------------
 
+class Choice(str):
+    """A config-group choice (trainer=gpu): written as is, not quoted like a string value."""
+
 def suspects(cfg: DictConfig, overrides: list[str]) -> dict[str, Any]:
     """{key: value} of each override that changes a node: leaf overrides (key=value) and config-group
     choices whose group is a node of `cfg` (trainer=gpu), never experiment= or debug= (the recipe)."""
@@ -78,9 +81,8 @@ def suspects(cfg: DictConfig, overrides: list[str]) -> dict[str, Any]:
         is_group = (CONFIG_DIR / override.key_or_group).is_dir()
         if is_group and OmegaConf.select(cfg, key, throw_on_resolution_failure=False) is None:
             continue  # a group in the _global_ package: the recipe itself
-        value = override.value() if is_group else \
-            OmegaConf.select(cfg, key, throw_on_resolution_failure=False, default=override.value())
-        found[key] = plain(value)
+        found[key] = Choice(override.value()) if is_group else \
+            plain(OmegaConf.select(cfg, key, throw_on_resolution_failure=False, default=override.value()))
     return found
 
 
@@ -153,8 +155,12 @@ def _raising_nodes(chain: list[BaseException], cfg: DictConfig) -> list[str]:
 
 # ---- the line -----------------------------------------------------------------------------------
 
+def _written(value: Any) -> str:
+    return str(value) if isinstance(value, Choice) else show(value)
+
+
 def _named(changed: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={show(v)}" for k, v in changed.items())
+    return ", ".join(f"{k}={_written(v)}" for k, v in changed.items())
 
 
 def _write_error(chain: list[BaseException]) -> str | None:
@@ -186,7 +192,8 @@ def blame(error: BaseException, cfg: DictConfig | None, overrides: list[str]) ->
             named = _under(node, changed, cfg)
             if named:
                 return _line(named, real, cfg, node)
-        quoted = {k: v for k, v in changed.items() if len(show(v).strip("'")) > 1 and show(v).strip("'") in str(real)}
+        quoted = {k: v for k, v in changed.items() if len(_written(v).strip("'")) > 1
+                  and _written(v).strip("'") in str(real)}
         if quoted:
             return _line(quoted, real, cfg, None)
         if not _in_suite(real) and not misconfigured:  # a library refused something only the overrides changed
@@ -205,6 +212,6 @@ def _line(named: dict[str, Any], real: BaseException, cfg: DictConfig, node: str
     if len(named) == 1:  # what the key takes, when its annotation lists the choices or the value does not fit it
         key, value = next(iter(named.items()))
         annotation, takes = annotation_of(cfg, key)
-        if annotation is not _UNKNOWN and ("one of" in describe(annotation) or not accepts(annotation, value)):
+        if annotation is not UNKNOWN and ("one of" in describe(annotation) or not accepts(annotation, value)):
             line += f"; {takes} takes {key.rpartition('.')[2]} as {describe(annotation)}"
     return line + "; fix that override"

@@ -31,14 +31,25 @@ from repro.values import annotation_of, problem
 
 
 def parse_command_line(argv: list[str]) -> argparse.Namespace:
-    """`argv` as Hydra reads it (--cfg job, -m, --config-dir DIR ...); a malformed flag is a UserError."""
+    """`argv` as Hydra reads it (--cfg job, -m, --config-dir DIR ...), overrides before, between or after
+    the flags; a malformed flag is a UserError."""
     parser = get_args_parser()
 
     def refuse(message: str) -> None:
         raise UserError(f"{message}: see python scripts/train.py --help")
 
     parser.error = refuse  # argparse would print its usage and exit
-    return parser.parse_args(argv)
+    return parser.parse_intermixed_args(argv)
+
+
+def hydra_order(argv: list[str]) -> list[str]:
+    """`argv` with the overrides after the flags: Hydra's own parser takes them in one run only
+    (`seed=1 --cfg job trainer.max_epochs=2` would end in its usage message)."""
+    overrides = parse_command_line(argv).overrides
+    flags = list(argv)
+    for override in overrides:
+        flags.remove(override)
+    return [*flags, *overrides]
 
 
 def _parse(overrides: list[str]) -> list[Override]:

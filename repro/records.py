@@ -1,7 +1,8 @@
 """Run records: one JSON object per line in `runs.jsonl`.
 
 Writers take an exclusive lock and append the whole line or nothing, so concurrent runs (a
-multirun, two terminals) never interleave and a full disk never leaves half a line. Readers skip a damaged line and say which one.
+multirun, two terminals) never interleave and a full disk never leaves half a line. Readers skip
+a damaged line and say which one.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
 
-_UNKNOWN = object()  # no annotation to go by
+UNKNOWN = object()  # no annotation to go by
 _SEQUENCES = (list, tuple, set, frozenset, abc.Sequence, abc.MutableSequence, abc.Iterable, abc.Collection)
 _MAPPINGS = (dict, abc.Mapping, abc.MutableMapping)
 
@@ -42,42 +42,42 @@ def _number(value: Any) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def _parameter_annotation(target: str, name: str) -> Any:
-    """The annotation of `target`'s parameter `name` (following **kwargs into base classes), or _UNKNOWN."""
+    """The annotation of `target`'s parameter `name` (following **kwargs into base classes), or UNKNOWN."""
     try:
         obj = get_object(target)
     except Exception:  # an unknown target fails later, when Hydra builds it, with its own message
-        return _UNKNOWN
+        return UNKNOWN
     functions = [cls.__dict__["__init__"] for cls in obj.__mro__ if "__init__" in cls.__dict__] \
         if isinstance(obj, type) else [obj]
     for function in functions:
         try:
             parameters = inspect.signature(function).parameters
         except (TypeError, ValueError):
-            return _UNKNOWN
+            return UNKNOWN
         if name in parameters:
             try:
-                return typing.get_type_hints(function).get(name, _UNKNOWN)
+                return typing.get_type_hints(function).get(name, UNKNOWN)
             except Exception:  # a forward reference typing cannot resolve: go by the raw annotation
                 raw = parameters[name].annotation
-                return _UNKNOWN if raw is inspect.Parameter.empty or isinstance(raw, str) else raw
+                return UNKNOWN if raw is inspect.Parameter.empty or isinstance(raw, str) else raw
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-            return _UNKNOWN
-    return _UNKNOWN
+            return UNKNOWN
+    return UNKNOWN
 
 
 def annotation_of(cfg: DictConfig, key: str) -> tuple[Any, str | None]:
-    """(annotation, target) for the parameter that `key` feeds, or (_UNKNOWN, None)."""
+    """(annotation, target) for the parameter that `key` feeds, or (UNKNOWN, None)."""
     parent, _, name = key.rpartition(".")
     node = OmegaConf.select(cfg, parent, throw_on_resolution_failure=False) if parent else cfg
     if not isinstance(node, DictConfig) or "_target_" not in node or name.startswith("_"):
-        return _UNKNOWN, None
+        return UNKNOWN, None
     target = str(node._get_node("_target_")._value())
     return _parameter_annotation(target, name), target
 
 
 def accepts(annotation: Any, value: Any) -> bool:
     """Whether `value` (a plain config value) fits `annotation`; True where the annotation cannot tell."""
-    if annotation in (_UNKNOWN, inspect.Parameter.empty, Any, object) or isinstance(annotation, typing.TypeVar):
+    if annotation in (UNKNOWN, inspect.Parameter.empty, Any, object) or isinstance(annotation, typing.TypeVar):
         return True
     if isinstance(value, dict) and "_target_" in value:
         return True  # a node Hydra builds into the object
@@ -196,12 +196,12 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def problem(key: str, value: Any, default: Any, annotation: Any = _UNKNOWN, target: str | None = None) -> str | None:
+def problem(key: str, value: Any, default: Any, annotation: Any = UNKNOWN, target: str | None = None) -> str | None:
     """One line saying why `key=value` cannot work, or None. `default` is the experiment's own value."""
     value, default = plain(value), plain(default)
     if isinstance(value, str) and "${" in value:
         return None  # an interpolation: checked once resolved
-    if annotation is not _UNKNOWN:
+    if annotation is not UNKNOWN:
         expected = None if accepts(annotation, value) else \
             f"{target} takes {key.rpartition('.')[2]} as {describe(annotation)}"
     else:

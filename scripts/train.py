@@ -16,7 +16,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
 from repro.allocator import keep_freed_memory
-from repro.cli import check_overrides, one_line
+from repro.cli import check_overrides, hydra_order, one_line
 from repro.compose import CONFIG_DIR
 from repro.errors import UserError, brief
 from repro.pipeline import run
@@ -52,6 +52,7 @@ def main() -> None:
     keep_freed_memory()  # before the run allocates: small nets on a CPU page-fault less
     try:
         check_overrides(sys.argv[1:])
+        sys.argv[1:] = hydra_order(sys.argv[1:])
         hydra_main()
     except UserError as error:
         fail(brief(error, 1000))

@@ -35,3 +35,13 @@ def smoke_cfg(tmp_path):
 def real_data_dir() -> Path | None:
     path = os.environ.get("DATA_DIR")
     return Path(path) if path and Path(path).exists() else None
+
+
+@pytest.fixture(autouse=True)
+def _no_downloads(monkeypatch):
+    """Tests never download: HTTP(S) goes to a closed local port, so a missing file fails at once (configs
+    have data.download=true), in this process and in the scripts it starts."""
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "localhost,127.0.0.1")

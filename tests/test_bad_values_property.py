@@ -1,6 +1,7 @@
-"""Property: for every experiment and any of its leaf keys, an override with a value of the wrong type, or a negative
-number where the experiment has one >= 0, ends in one `error:` line naming the key, exit status 2, no traceback and
-no record, through scripts/train.py's main().
+"""Property: for every experiment and any of its leaf keys, an override with a value of the wrong type (one neither the
+experiment's value nor the signature of the class the key configures allows), or a negative number where the
+experiment has one >= 0, ends in one `error:` line naming the key, exit status 2, no traceback and no record, through
+scripts/train.py's main().
 
 Hypothesis draws the key and the value. The default sample (EXAMPLES per experiment) keeps `make test` under a
 minute; `PROPERTY_EXAMPLES=50 pytest tests/test_bad_values_property.py` searches harder."""
@@ -12,11 +13,12 @@ import json
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from repro.compose import compose_experiment, experiment_names
+from repro.values import accepts, annotation_of
 from tests.conftest import FIXTURES
 from tests.train_cli import train_cli
 
@@ -27,9 +29,14 @@ NOT_WORDS = {"true", "false", "null", "none", "yes", "no", "on", "off", "inf", "
 
 
 @functools.lru_cache(maxsize=None)
+def smoke_config(name: str) -> DictConfig:
+    return compose_experiment(name, "unused", ["debug=smoke"])
+
+
+@functools.lru_cache(maxsize=None)
 def leaves(name: str) -> list[tuple[str, object]]:
     """(key, value) of every leaf the experiment gives a value (lists count as leaves), as debug=smoke composes it."""
-    cfg = compose_experiment(name, "unused", ["debug=smoke"])
+    cfg = smoke_config(name)
     found = []
 
     def walk(node, key):
@@ -78,6 +85,8 @@ def written(value) -> str:
 def test_a_wrong_value_for_any_key_ends_in_one_line(name, data, tmp_path_factory):
     key, value = data.draw(st.sampled_from(leaves(name)), label="key")
     bad = data.draw(wrong(value), label="value")
+    annotation, _ = annotation_of(smoke_config(name), key)
+    assume(not accepts(annotation, bad))  # another type than the experiment's that the key's signature allows
     result = train_cli(tmp_path_factory.mktemp("bad"), f"experiment={name}", "debug=smoke", f"{key}={written(bad)}",
                        env={"DATA_DIR": str(FIXTURES)})
     assert result.status == 2, result.stderr[-2000:]

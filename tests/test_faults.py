@@ -24,8 +24,6 @@ from tests.train_cli import train_cli
 
 FIXTURE_DATA = {"DATA_DIR": str(FIXTURES)}
 SMALL = ["debug=smoke", "trainer.enable_progress_bar=false"]
-OFFLINE = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
-           "HTTPS_PROXY": "http://127.0.0.1:9", "no_proxy": "", "NO_PROXY": ""}  # a closed port: no download
 
 
 # ---- bad values: one line, exit 2, no record ---------------------------------------------------
@@ -39,11 +37,20 @@ def test_bad_value_ends_in_one_line(tmp_path, override, named):
     assert not result.records
 
 
-def test_a_value_a_library_refuses_names_the_key_and_the_library(tmp_path):
-    result = train_cli(tmp_path, "experiment=transformer", *SMALL, "model.net.heads=3", env=FIXTURE_DATA)
+@pytest.mark.parametrize("experiment, override, words", [
+    ("transformer", "model.net.heads=3", ["models.nets.transformer.Transformer", "not divisible"]),
+    ("lenet5", "trainer.devices=abc", ["lightning.pytorch.Trainer"]),
+    ("lenet5", "model.scheduler_interval=weekly", ['"step" or "epoch"']),
+    ("perceptron_xor", "data.kind=zzz", ["datamodules.toy.ToyDataModule", "'xor' or 'separable'"]),
+])
+def test_a_value_a_library_refuses_names_the_key_and_the_library(tmp_path, experiment, override, words):
+    """Values of the right type that a constructor or Lightning refuses, at any point of the run."""
+    result = train_cli(tmp_path, f"experiment={experiment}", *SMALL, override, env=FIXTURE_DATA)
     assert result.status == 2
     line = result.one_error_line()
-    assert "model.net.heads=3" in line and "models.nets.transformer.Transformer" in line and "not divisible" in line
+    assert override.replace("=", "='") in line or override in line
+    assert all(word in line for word in words), line
+    assert not result.records
 
 
 def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
@@ -93,7 +100,7 @@ def test_corrupt_jpeg_read_in_a_worker_is_one_line(tmp_path):
 
 def test_offline_without_data_names_the_folder_and_the_variable(tmp_path):
     empty = tmp_path / "nothing-here"
-    result = train_cli(tmp_path, "experiment=lenet5", *SMALL, env={"DATA_DIR": str(empty), **OFFLINE})
+    result = train_cli(tmp_path, "experiment=lenet5", *SMALL, env={"DATA_DIR": str(empty)})  # offline: tests/conftest.py
     assert result.status == 2
     line = result.one_error_line()
     assert str(empty / "MNIST" / "raw") in line and "DATA_DIR" in line and "download failed" in line
@@ -312,3 +319,18 @@ def test_sigterm_from_outside_ends_a_real_process_with_143_and_resume_completes(
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     [record] = read_records(tmp_path / "results" / "runs.jsonl")
     assert record["resumed_from"] == str(checkpoint)
+
+
+@pytest.mark.slow
+def test_four_runs_started_together_write_four_folders_and_four_records(tmp_path):
+    """The measured case: `experiment=perceptron_xor seed=1..4` started at once, as four processes."""
+    env = dict(os.environ, DATA_DIR=str(FIXTURES), PYTHONWARNINGS="ignore")
+    runs = [subprocess.Popen([sys.executable, str(REPO / "scripts" / "train.py"), "experiment=perceptron_xor",
+                              f"seed={seed}", f"paths.results_dir={tmp_path / 'results'}",
+                              f"paths.claims_file={REPO / 'results' / 'claims.yaml'}"], cwd=tmp_path, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for seed in (1, 2, 3, 4)]
+    for process in runs:
+        assert process.wait(timeout=600) == 0, process.stderr.read()[-2000:]
+    folders = list((tmp_path / "outputs" / "perceptron_xor").iterdir())
+    assert len(folders) == 4
+    assert sorted(r["seed"] for r in read_records(tmp_path / "results" / "runs.jsonl")) == [1, 2, 3, 4]
