@@ -101,7 +101,9 @@ def scoreboard(rows: list[Row], experiments: dict[str, Experiment]) -> list[str]
         if row.kind == "paper":
             counts[section_of.get(row.claim.id, "other")][row.verdict] += 1
     verdicts = repro.claims.VERDICTS
-    return table(["paper", *verdicts], [[f"[{title(s)}](docs/{s}.md)", *(counts[s].get(v, 0) for v in verdicts)]
+    named = {s: f"[{title(s)}](docs/{s}.md)" if section_module(s) else "claims no experiment answers yet"
+             for s in counts}
+    return table(["paper", *verdicts], [[named[s], *(counts[s].get(v, 0) for v in verdicts)]
                                         for s in ordered_sections(counts)])
 
 

@@ -5,6 +5,8 @@ and `evaluation` fields (models/alphazero_system.py); the claims themselves are 
 
 from __future__ import annotations
 
+TITLE = "AlphaZero on small games (Silver et al. 2017, 2018)"
+
 import io
 import os
 import tempfile
