@@ -43,13 +43,16 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
 
 
 def hydra_order(argv: list[str]) -> list[str]:
-    """`argv` with the overrides after the flags: Hydra's own parser takes them in one run only
-    (`seed=1 --cfg job trainer.max_epochs=2` would end in its usage message)."""
-    overrides = parse_command_line(argv).overrides
+    """`argv` with the overrides before the flags: Hydra's own parser takes them in one run only
+    (`seed=1 --cfg job trainer.max_epochs=2` would end in its usage message), and a flag with an
+    optional value (`--info`) would swallow an override after it."""
+    args = parse_command_line(argv)
     flags = list(argv)
-    for override in overrides:
+    for override in args.overrides:
         flags.remove(override)
-    return [*flags, *overrides]
+    if args.hydra_help:  # Hydra's own help composes only its own config, where `experiment=` has no place
+        return flags
+    return [*args.overrides, *flags]
 
 
 def _parse(overrides: list[str]) -> list[Override]:
@@ -140,9 +143,14 @@ class Checker:
 
 @functools.lru_cache(maxsize=64)  # the same baseline serves every check of one experiment
 def _compose(config_name: str, extra_dirs: tuple[Path, ...], overrides: tuple[str, ...], hydra: bool) -> DictConfig:
-    search = [f"hydra.searchpath=[{','.join(f'file://{d}' for d in extra_dirs)}]"] if extra_dirs else []
+    # As Hydra's app does with --config-dir, every folder is on the search path; the primary config comes
+    # from the first that holds it (a --config-dir may bring its own, or only more experiments).
+    dirs = [*extra_dirs, CONFIG_DIR]
+    primary = next((d for d in dirs if (Path(d) / f"{config_name}.yaml").is_file()), CONFIG_DIR)
+    behind = [d for d in dirs if d != primary]
+    search = [f"hydra.searchpath=[{','.join(f'file://{d}' for d in behind)}]"] if behind else []
     try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        with initialize_config_dir(config_dir=str(primary), version_base="1.3"):
             return compose(config_name, overrides=[*search, *overrides], return_hydra_config=hydra)
     except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as error:
         raise UserError(_compose_hint(error)) from error

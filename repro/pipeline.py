@@ -63,10 +63,13 @@ def resume_checkpoint(cfg: DictConfig) -> str | None:
     return str(candidates[-1])
 
 
-def recorded_marker(ckpt_path: str) -> Path | None:
-    """The marker of the finished run that wrote this checkpoint (in RUN/checkpoints/), if it finished."""
+def recorded_marker(ckpt_path: str, recipe_fingerprint: str) -> Path | None:
+    """The marker of the finished run that wrote this checkpoint (in RUN/checkpoints/), if it finished with
+    this recipe; continuing it with another (more epochs, say) is a new run."""
     marker = Path(ckpt_path).resolve().parent.parent / RECORDED
-    return marker if marker.is_file() else None
+    if not marker.is_file():
+        return None
+    return marker if marker.read_text().split()[-1:] == [recipe_fingerprint] else None
 
 
 def command_overrides() -> list[str]:
@@ -118,7 +121,7 @@ def run(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any] |
     check_output_places(cfg)  # a results folder that is a file, or not writable: now, not after training
     check_trainer_values(cfg.trainer)
     ckpt_path = resume_checkpoint(cfg)
-    if ckpt_path and (marker := recorded_marker(ckpt_path)):
+    if ckpt_path and (marker := recorded_marker(ckpt_path, fingerprint(OmegaConf.to_container(cfg, resolve=True)))):
         print(f"{cfg.experiment_name}: the run of {ckpt_path} finished and wrote its record already "
               f"({marker}); nothing to resume. Start a new run without resume=true.")
         return None
@@ -192,7 +195,9 @@ def run(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any] |
 
 def _mark_recorded(output_dir: Path, records_file: Path, record: dict[str, Any]) -> None:
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / RECORDED).write_text(f"{record['finished_at']} {records_file.resolve()}\n")
+    # the fingerprint last, as the process count of this run left it out: a resume compares it before it has a trainer
+    (output_dir / RECORDED).write_text(f"{record['finished_at']} {records_file.resolve()} "
+                                       f"{fingerprint(record['config'])}\n")
 
 
 def _tag_wandb_runs(loggers: list[Any], recipe: dict[str, Any], trainer: L.Trainer) -> None:

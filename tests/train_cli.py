@@ -50,7 +50,7 @@ def train_cli(tmp_path: Path, *argv: str, env: dict[str, str] | None = None) -> 
     results = Path(next((a.split("=", 1)[1] for a in argv if a.startswith("paths.results_dir=")), places["paths.results_dir"]))
     out, err = io.StringIO(), io.StringIO()
     status = 0
-    with mock.patch.object(sys, "argv", ["scripts/train.py", *argv, *extra]), \
+    with mock.patch.object(sys, "argv", ["scripts/train.py", *extra, *argv]), \
             mock.patch.dict(os.environ, env or {}), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             TRAIN.main()
