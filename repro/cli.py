@@ -10,6 +10,7 @@ second, not after the data has loaded. `one_line` turns an exception raised late
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,14 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
 
 
 def hydra_order(argv: list[str]) -> list[str]:
-    """`argv` with the overrides after the flags: Hydra's own parser takes them in one run only
-    (`seed=1 --cfg job trainer.max_epochs=2` would end in its usage message)."""
+    """`argv` with the overrides first, then the flags: Hydra's own parser takes the overrides in one run
+    only (`seed=1 --cfg job trainer.max_epochs=2` would end in its usage message), and before a flag whose
+    value is optional (`--info`)."""
     overrides = parse_command_line(argv).overrides
     flags = list(argv)
     for override in overrides:
         flags.remove(override)
-    return [*flags, *overrides]
+    return [*overrides, *flags]
 
 
 def _parse(overrides: list[str]) -> list[Override]:
@@ -110,11 +112,12 @@ class Checker:
             if name is not None and name not in known:
                 raise UserError(f"unknown experiment {name!r}: choose one of {', '.join(known)}")
         rest = [o for o in parsed if o is not experiment]
-        groups = _first([o for o in rest if self.is_group(o) and not o.is_hydra_override()])
+        groups = _first([o for o in rest if self.is_group(o)])
+        values = _parse(list(_first([o for o in rest if not self.is_group(o)])))
         for name in chosen:
             pick = (f"experiment={name}",) if name else ()
-            actual = self.compose((*pick, *_first(rest)), hydra=True)
-            baseline = self.compose((*pick, *groups))
+            baseline = self.compose((*pick, *groups), hydra=True)  # the experiment as its groups make it
+            actual = _with_values(baseline, values)
             for override in rest:
                 if self.is_group(override) or override.is_hydra_override() or override.is_delete():
                     continue
@@ -140,12 +143,30 @@ class Checker:
 
 @functools.lru_cache(maxsize=64)  # the same baseline serves every check of one experiment
 def _compose(config_name: str, extra_dirs: tuple[Path, ...], overrides: tuple[str, ...], hydra: bool) -> DictConfig:
-    search = [f"hydra.searchpath=[{','.join(f'file://{d}' for d in extra_dirs)}]"] if extra_dirs else []
+    """`config_name` composed as `--config-dir DIR --config-name NAME` would: the primary config from the
+    first folder that has it, every folder on the search path."""
+    dirs = [CONFIG_DIR, *extra_dirs]
+    primary = next((d for d in dirs if (d / f"{config_name}.yaml").is_file()), CONFIG_DIR)
+    others = [d for d in dirs if d != primary]
+    search = [f"hydra.searchpath=[{','.join(f'file://{d}' for d in others)}]"] if extra_dirs else []
     try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        with initialize_config_dir(config_dir=str(primary), version_base="1.3"):
             return compose(config_name, overrides=[*search, *overrides], return_hydra_config=hydra)
     except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as error:
         raise UserError(_compose_hint(error)) from error
+
+
+def _with_values(baseline: DictConfig, values: list[Override]) -> DictConfig:
+    """`baseline` with the key=value overrides applied as Hydra applies them after composing the groups
+    (the same function), so one composition serves the experiment and the command line."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    actual = copy.deepcopy(baseline)
+    try:
+        ConfigLoaderImpl._apply_overrides_to_config(values, actual)
+    except (ConfigCompositionException, OmegaConfBaseException) as error:
+        raise UserError(_compose_hint(error)) from error
+    return actual
 
 
 def check_overrides(argv: list[str]) -> None:
