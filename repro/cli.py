@@ -10,6 +10,7 @@ second, not after the data has loaded. `one_line` turns an exception raised late
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 from pathlib import Path
 from typing import Any
@@ -113,11 +114,12 @@ class Checker:
             if name is not None and name not in known:
                 raise UserError(f"unknown experiment {name!r}: choose one of {', '.join(known)}")
         rest = [o for o in parsed if o is not experiment]
-        groups = _first([o for o in rest if self.is_group(o) and not o.is_hydra_override()])
+        groups = _first([o for o in rest if self.is_group(o)])
+        values = _parse(list(_first([o for o in rest if not self.is_group(o)])))
         for name in chosen:
             pick = (f"experiment={name}",) if name else ()
-            actual = self.compose((*pick, *_first(rest)), hydra=True)
-            baseline = self.compose((*pick, *groups))
+            baseline = self.compose((*pick, *groups), hydra=True)  # the experiment as its groups make it
+            actual = _with_values(baseline, values)
             for override in rest:
                 if self.is_group(override) or override.is_hydra_override() or override.is_delete():
                     continue
@@ -154,6 +156,19 @@ def _compose(config_name: str, extra_dirs: tuple[Path, ...], overrides: tuple[st
             return compose(config_name, overrides=[*search, *overrides], return_hydra_config=hydra)
     except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as error:
         raise UserError(_compose_hint(error)) from error
+
+
+def _with_values(baseline: DictConfig, values: list[Override]) -> DictConfig:
+    """`baseline` with the key=value overrides applied as Hydra applies them after composing the groups
+    (the same function), so one composition serves the experiment and the command line."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    actual = copy.deepcopy(baseline)
+    try:
+        ConfigLoaderImpl._apply_overrides_to_config(values, actual)
+    except (ConfigCompositionException, OmegaConfBaseException) as error:
+        raise UserError(_compose_hint(error)) from error
+    return actual
 
 
 def check_overrides(argv: list[str]) -> None:

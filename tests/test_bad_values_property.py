@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from repro.compose import compose_experiment, experiment_names
+from repro.cli import _compose
+from repro.compose import experiment_names
 from repro.values import accepts, annotation_of
 from tests.conftest import FIXTURES
 from tests.train_cli import train_cli
@@ -28,9 +29,9 @@ HARNESS_KEYS = {"paths.results_dir", "paths.runs_root", "paths.output_dir"}  # t
 NOT_WORDS = {"true", "false", "null", "none", "yes", "no", "on", "off", "inf", "nan"}
 
 
-@functools.lru_cache(maxsize=None)
 def smoke_config(name: str) -> DictConfig:
-    return compose_experiment(name, "unused", ["debug=smoke"])
+    """The config the pre-check compares the override with (its composition is cached: composed once)."""
+    return _compose("train", (), (f"experiment={name}", "debug=smoke"), False)
 
 
 @functools.lru_cache(maxsize=None)

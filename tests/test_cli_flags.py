@@ -34,10 +34,12 @@ def test_package_prints_one_node(tmp_path, flag):
     assert "lr: 0.003" in out and "experiment_name" not in out
 
 
-@pytest.mark.parametrize("argv, expected", [(["--info"], "Config search path"), (["--info", "defaults"], "Defaults List"),
-                                            (["--help"], "Powered by Hydra"), (["--hydra-help"], "Hydra (")])
+@pytest.mark.parametrize("argv, expected", [(["experiment=lenet5", "--info"], "Config search path"),
+                                            (["experiment=lenet5", "--info", "defaults"], "Defaults List"),
+                                            (["experiment=lenet5", "--help"], "Powered by Hydra"),
+                                            (["--hydra-help"], "Hydra (")])  # Hydra's own help takes no overrides
 def test_info_and_help(tmp_path, argv, expected):
-    assert expected in _ok(train_cli(tmp_path, "experiment=lenet5", *argv))
+    assert expected in _ok(train_cli(tmp_path, *argv, places=False))
 
 
 @pytest.mark.parametrize("flag", ["--multirun", "-m"])
@@ -68,3 +70,8 @@ def test_a_misspelt_flag_is_one_line(tmp_path):
     result = train_cli(tmp_path, "experiment=lenet5", "--cfgg", "job")
     assert result.status == 2
     assert "unrecognized arguments: --cfgg" in result.one_error_line()
+
+
+def test_overrides_may_follow_the_flags(tmp_path):
+    out = _ok(train_cli(tmp_path, "experiment=lenet5", "--cfg", "job", "seed=7", "--resolve", "trainer.max_epochs=2"))
+    assert "seed: 7" in out and "max_epochs: 2" in out

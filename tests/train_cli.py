@@ -40,14 +40,15 @@ class Result:
         return errors[0]
 
 
-def train_cli(tmp_path: Path, *argv: str, env: dict[str, str] | None = None) -> Result:
+def train_cli(tmp_path: Path, *argv: str, env: dict[str, str] | None = None, places: bool = True) -> Result:
     """Run scripts/train.py's main() with `argv`; records go to tmp_path/results and run folders under
-    tmp_path, unless `argv` names those keys itself."""
-    places = {"paths.results_dir": tmp_path / "results", "paths.runs_root": tmp_path / "outputs",
-              "hydra.run.dir": tmp_path / "run", "hydra.sweep.dir": tmp_path / "sweep"}
+    tmp_path, unless `argv` names those keys itself (or `places` is false: `argv` exactly)."""
+    ours = {"paths.results_dir": tmp_path / "results", "paths.runs_root": tmp_path / "outputs",
+            "hydra.run.dir": tmp_path / "run", "hydra.sweep.dir": tmp_path / "sweep"}
     given = {arg.split("=", 1)[0] for arg in argv}
-    extra = [f"{key}={value}" for key, value in places.items() if key not in given]
-    results = Path(next((a.split("=", 1)[1] for a in argv if a.startswith("paths.results_dir=")), places["paths.results_dir"]))
+    extra = [f"{key}={value}" for key, value in ours.items() if key not in given] if places else []
+    results = Path(next((a.split("=", 1)[1] for a in argv if a.startswith("paths.results_dir=")),
+                        ours["paths.results_dir"]))
     out, err = io.StringIO(), io.StringIO()
     status = 0
     with mock.patch.object(sys, "argv", ["scripts/train.py", *extra, *argv]), \
