@@ -141,7 +141,7 @@ def test_connect_four_solver_scores_pons_positions(name, count):
 
 @pytest.mark.slow
 @pytest.mark.data
-@pytest.mark.parametrize("name,count", [("Test_L3_R1", 1000), ("Test_L2_R1", 300), ("Test_L1_R1", 100)])
+@pytest.mark.parametrize("name,count", [("Test_L3_R1", 1000), ("Test_L2_R1", 1000), ("Test_L1_R1", 1000)])
 def test_connect_four_solver_on_the_full_sets(name, count):
     data = real_data_dir()
     if data is None or not (data / "connect4-pons" / name).exists():

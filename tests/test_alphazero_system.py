@@ -10,7 +10,7 @@ from models.alphazero.mcts import MCTS, network_evaluator
 from models.alphazero.selfplay import play_games
 from models.nets.alphazero import AlphaZeroNet
 from repro.compose import CONFIG_DIR
-from repro.pipeline import run
+from repro.pipeline import RECORDED, run
 from tests.conftest import FIXTURES
 
 TTT, C4 = TicTacToe(), ConnectFour()
@@ -132,6 +132,7 @@ def test_resume_continues_the_iterations_with_the_buffer(tmp_path):
     checkpoint = torch.load(checkpoint_path, weights_only=True)
     buffer = checkpoint["SelfPlayDataModule"]["buffer"]
     assert len(buffer["value"]) == first["selfplay"]["positions"]
+    (tmp_path / "out" / RECORDED).unlink()  # as if the run had stopped after iteration 1, before its record
     resumed = run(compose("alphazero_tictactoe", tmp_path, "callbacks=default", "trainer.enable_progress_bar=false",
                           "trainer.max_epochs=2", f"ckpt_path={checkpoint_path}"))
     assert [i["iteration"] for i in resumed["selfplay"]["iterations"]] == [1, 2]
