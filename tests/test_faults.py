@@ -302,7 +302,7 @@ def test_sigterm_from_outside_ends_a_real_process_with_143_and_resume_completes(
     """The done-when check as a scheduler sees it: a separate process, SIGTERM from outside, then resume=true."""
     env = dict(os.environ, DATA_DIR=str(FIXTURES), PYTHONWARNINGS="ignore")
     runs = tmp_path / "outputs"
-    common = [*STOPPABLE, "trainer.max_epochs=8", f"paths.results_dir={tmp_path / 'results'}", f"paths.runs_root={runs}"]
+    common = [*STOPPABLE, "trainer.max_epochs=60", f"paths.results_dir={tmp_path / 'results'}", f"paths.runs_root={runs}"]
     process = subprocess.Popen([sys.executable, "scripts/train.py", *common, f"hydra.run.dir={runs / 'first'}"],
                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     checkpoint = runs / "first" / "checkpoints" / "last.ckpt"
@@ -313,12 +313,13 @@ def test_sigterm_from_outside_ends_a_real_process_with_143_and_resume_completes(
     _, stderr = process.communicate(timeout=240)
     assert process.returncode == 143, stderr[-2000:]
     assert "stopped by SIGTERM" in stderr and checkpoint.is_file()
+    assert 7 <= torch.load(checkpoint, weights_only=True)["global_step"] < 60 * 7  # stopped in training
     assert not (tmp_path / "results" / "runs.jsonl").exists()
     resumed = subprocess.run([sys.executable, "scripts/train.py", *common, "resume=true", f"hydra.run.dir={runs / 'second'}"],
                              cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     [record] = read_records(tmp_path / "results" / "runs.jsonl")
-    assert record["resumed_from"] == str(checkpoint)
+    assert record["resumed_from"] == str(checkpoint) and record["metrics"]["epochs"] == 60
 
 
 @pytest.mark.slow

@@ -263,12 +263,16 @@ METHODS = {"isoflop_exponent": isoflop_exponent, "loss_power_law": loss_power_la
 
 # ---- plots ---------------------------------------------------------------------------------------
 
-def _log(ax, x: bool = True, y: bool = False) -> None:
-    """Log axes with labels on the decades only (minor labels overlap on short ranges)."""
-    for on, axis, scale in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
+def _dress(ax, xlabel: str, ylabel: str, title: str, log_y: bool = False) -> None:
+    """Log axes labelled on the decades only (minor labels overlap on short ranges), then labels and legend."""
+    for on, axis, scale in ((True, ax.xaxis, ax.set_xscale), (log_y, ax.yaxis, ax.set_yscale)):
         if on:
             scale("log")
             axis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize="medium")
+    ax.legend(fontsize="small")
 
 
 def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, path: Path) -> None:
@@ -285,11 +289,8 @@ def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, 
             left.plot(10 ** grid, np.polyval(coeffs, grid), "-", color=colour, alpha=0.6)
             left.plot(10 ** m["log_n_opt"], np.polyval(coeffs, m["log_n_opt"]), "*", color=colour, markersize=14,
                       markeredgecolor="black")
-    _log(left)
-    left.set_xlabel("non-embedding parameters N")
-    left.set_ylabel("held-out loss (nats/char)")
-    left.set_title("IsoFLOP profiles (parabola in log N, minimum starred)", fontsize="medium")
-    left.legend(fontsize="small")
+    _dress(left, "non-embedding parameters N", "held-out loss (nats/char)",
+           "IsoFLOP profiles (parabola in log N, minimum starred)")
     found = bracketed(minima)
     if found:
         log_c = np.log10([m["compute"] for m in found])
@@ -303,11 +304,8 @@ def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, 
         for value, name, style in ((CHINCHILLA_A, "Hoffmann et al. 2022", "--"), (KAPLAN_A, "Kaplan et al. 2020", ":")):
             right.plot(10 ** span, 10 ** (centre_n + value * (span - centre_c)), style, color="grey",
                        label=f"{name}: a = {value}")
-    _log(right, y=True)
-    right.set_xlabel("training compute C (FLOPs)")
-    right.set_ylabel("compute-optimal N")
-    right.set_title("N_opt proportional to C^a", fontsize="medium")
-    right.legend(fontsize="small")
+    _dress(right, "training compute C (FLOPs)", "compute-optimal N",
+           "N_opt proportional to C^a", log_y=True)
     save_png(fig, path)
 
 
@@ -321,11 +319,8 @@ def plot_loss_law(runs: list[dict[str, Any]], fit: dict[str, float] | None, path
         grid = np.geomspace(n.min(), n.max(), 100)
         left.plot(grid, fit["E"] + fit["A"] * grid ** -fit["alpha"], "-", color="tab:blue",
                   label=f"{fit['E']:.3g} + {fit['A']:.3g} N^-{fit['alpha']:.3g} (R² {fit['r2']:.3f})")
-    _log(left)
-    left.set_xlabel("non-embedding parameters N")
-    left.set_ylabel("held-out loss (nats/char)")
-    left.set_title("L(N) at equal training tokens", fontsize="medium")
-    left.legend(fontsize="small")
+    _dress(left, "non-embedding parameters N", "held-out loss (nats/char)",
+           "L(N) at equal training tokens")
     curves = mean_curves(runs)
     for i, (n, seeds, curve) in enumerate(curves):
         shown = [p for p in curve if p[1] > 0]
@@ -333,11 +328,8 @@ def plot_loss_law(runs: list[dict[str, Any]], fit: dict[str, float] | None, path
                    label=f"N = {fmt(n)}" + (f" (mean of {len(seeds)} seeds)" if len(seeds) > 1 else ""))
     if curves:
         right.axhline(curves[0][2][-1][2], color="grey", linestyle=":", label="smallest model's final loss")
-    _log(right)
-    right.set_xlabel("training tokens")
-    right.set_ylabel("held-out loss (nats/char)")
-    right.set_title("Learning curves at equal tokens (Kaplan et al. Fig. 2)", fontsize="medium")
-    right.legend(fontsize="small")
+    _dress(right, "training tokens", "held-out loss (nats/char)",
+           "Learning curves at equal tokens (Kaplan et al. Fig. 2)")
     save_png(fig, path)
 
 
