@@ -11,7 +11,6 @@ Default checkpoint: the newest gpt.pt under outputs/ and multirun/ (any GPT expe
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
@@ -20,37 +19,20 @@ import torch
 from datamodules.char_text import decode_ids, encode_text
 from models.sampling import generate
 from repro.errors import UserError
+from repro.exported import load_export, newest_export
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLOWED_NETS = {"models.nets.gpt.GPT"}
 
 
 def newest_checkpoint(root: Path, experiment: str | None) -> Path:
-    name = experiment or "*"
-    found = [*root.glob(f"outputs/{name}/*/checkpoints/gpt.pt"), *root.glob(f"multirun/{name}/*/*/checkpoints/gpt.pt")]
-    if not found:
-        which = f"{experiment} " if experiment else ""
-        how = f"`make reproduce-{experiment}`" if experiment else "a GPT experiment (`make reproduce-gpt_shakespeare_cpu`)"
-        raise UserError(f"no trained {which}GPT checkpoint (checkpoints/gpt.pt) under {root}/outputs/ or "
-                        f"{root}/multirun/: train one with {how}, or pass --checkpoint PATH")
-    return max(found, key=lambda p: p.stat().st_mtime)
+    how = f"`make reproduce-{experiment}`" if experiment else "a GPT experiment (`make reproduce-gpt_shakespeare_cpu`)"
+    return newest_export(root, "gpt.pt", experiment or "*", f"{experiment} GPT" if experiment else "GPT", how)
 
 
 def load_gpt(path: Path) -> tuple[torch.nn.Module, dict]:
-    if not path.is_file():
-        raise UserError(f"--checkpoint {path} does not exist: give a checkpoints/gpt.pt a GPT run wrote")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        if saved["net_class"] not in ALLOWED_NETS:
-            raise KeyError(saved["net_class"])
-        module, name = saved["net_class"].rsplit(".", 1)
-        net = getattr(importlib.import_module(module), name)(**saved["net_config"])
-        net.load_state_dict(saved["state_dict"])
-        str(saved["chars"])
-    except Exception as error:  # not a gpt.pt, or from an incompatible version of the net
-        raise UserError(f"{path} is not a GPT checkpoint ({type(error).__name__}: {str(error)[:80]}): "
-                        f"use the checkpoints/gpt.pt a GPT run wrote") from error
-    return net.eval(), saved
+    net, saved, _ = load_export(path, ALLOWED_NETS, "GPT", read_extra=lambda saved: str(saved["chars"]))
+    return net, saved
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,6 @@ with --experiment NAME.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
@@ -23,36 +22,20 @@ from datamodules.bpe import decode, encode
 from models.decoding import beam_search, greedy_decode, strip
 from models.nets.transformer import EOS, PAD
 from repro.errors import UserError
+from repro.exported import load_export, newest_export
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLOWED_NETS = {"models.nets.transformer.Transformer"}
 
 
 def newest_checkpoint(root: Path, experiment: str = "*") -> Path:
-    found = [*root.glob(f"outputs/{experiment}/*/checkpoints/translator.pt"),
-             *root.glob(f"multirun/{experiment}/*/*/checkpoints/translator.pt")]
-    if not found:
-        raise UserError(f"no trained translation checkpoint (checkpoints/translator.pt) under "
-                        f"{root}/outputs/{experiment}/ or {root}/multirun/{experiment}/: train one with "
-                        f"`make reproduce-transformer`, or pass --checkpoint PATH")
-    return max(found, key=lambda p: p.stat().st_mtime)
+    return newest_export(root, "translator.pt", experiment, "translation", "`make reproduce-transformer`")
 
 
 def load_translator(path: Path) -> tuple[torch.nn.Module, Tokenizer, dict]:
-    if not path.is_file():
-        raise UserError(f"--checkpoint {path} does not exist: give a checkpoints/translator.pt a run wrote")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        if saved["net_class"] not in ALLOWED_NETS:
-            raise KeyError(saved["net_class"])
-        module, name = saved["net_class"].rsplit(".", 1)
-        net = getattr(importlib.import_module(module), name)(**saved["net_config"])
-        net.load_state_dict(saved["state_dict"])
-        tokenizer = Tokenizer.from_str(saved["tokenizer"])
-    except Exception as error:  # not a translator.pt, or from an incompatible version of the net
-        raise UserError(f"{path} is not a translator checkpoint ({type(error).__name__}: {str(error)[:80]}): "
-                        f"use the checkpoints/translator.pt a transformer run wrote") from error
-    return net.eval(), tokenizer, saved
+    net, saved, tokenizer = load_export(path, ALLOWED_NETS, "translator",
+                                        read_extra=lambda saved: Tokenizer.from_str(saved["tokenizer"]))
+    return net, tokenizer, saved
 
 
 def translate(net: torch.nn.Module, tokenizer: Tokenizer, sentences: list[str], beam: int, alpha: float,
