@@ -10,20 +10,18 @@ process, alternating for `--rounds` rounds; the medians and their ratio are prin
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import statistics
 import time
 
 import lightning as L
 import torch
 from hydra.utils import instantiate
 
-from benchmarks.common import report_ratio
+from benchmarks.common import alternate, bench_args, report_ratio, suite_meter
 from datamodules.char_text import RandomBlocks
 from repro.allocator import keep_freed_memory
 from repro.compose import compose_experiment
-from repro.meter import RunMeter, synchronize
+from repro.meter import synchronize
 
 
 def compose_gpt(steps: int, output_dir: str, gpu: bool):
@@ -31,15 +29,6 @@ def compose_gpt(steps: int, output_dir: str, gpu: bool):
     return compose_experiment("gpt_shakespeare" if gpu else "gpt_shakespeare_cpu", output_dir, [
         f"data.steps_per_epoch={steps + 1}", f"trainer.max_steps={steps + 1}", "trainer.limit_val_batches=0",
         *(["trainer=gpu"] if gpu else [])])
-
-
-def suite_throughput(cfg) -> float:
-    L.seed_everything(0, verbose=False)
-    meter = RunMeter()  # skips the first step, as the plain loop does
-    callbacks = [instantiate(c) for c in cfg.callbacks.values()]  # as users run it: progress bar, checkpoints ...
-    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, meter], logger=[instantiate(cfg.logger.csv)])
-    trainer.fit(instantiate(cfg.model), datamodule=instantiate(cfg.data))
-    return meter.tokens_per_s
 
 
 def plain_throughput(cfg, steps: int, device: torch.device) -> float:
@@ -77,21 +66,16 @@ def plain_throughput(cfg, steps: int, device: torch.device) -> float:
 
 def main() -> None:
     keep_freed_memory()  # as scripts/train.py does; both loops share it
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100, help="measured training steps for each of the two loops")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating plain/suite measurements")
-    args = parser.parse_args()
+    args = bench_args(__doc__, steps=100)
     gpu = torch.cuda.is_available()
     cfg = compose_gpt(args.steps, "outputs/bench", gpu)
     device = torch.device("cuda" if gpu else "cpu")
-    plain, suite = [], []
-    for _ in range(args.rounds):
-        plain.append(plain_throughput(cfg, args.steps, device))
-        suite.append(suite_throughput(cfg))
+    suite, plain = alternate(args.rounds, lambda: plain_throughput(cfg, args.steps, device),
+                             lambda: suite_meter(cfg).tokens_per_s)
     net = cfg.model.net
     report_ratio(f"GPT training ({net.n_layer} layers x {net.n_embd}, {cfg.data.batch_size} blocks of "
-                 f"{cfg.data.block_size}, {'bf16' if gpu else 'fp32'})", statistics.median(suite),
-                 statistics.median(plain), unit="tokens/s")
+                 f"{cfg.data.block_size}, {'bf16' if gpu else 'fp32'})", suite,
+                 plain, unit="tokens/s")
 
 
 if __name__ == "__main__":

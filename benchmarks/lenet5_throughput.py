@@ -8,19 +8,15 @@ threads. Both run in this process, alternating for `--rounds` rounds (a 2-core m
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import time
 
-import lightning as L
 import torch
 from hydra.utils import instantiate
 
-from benchmarks.common import report_ratio
+from benchmarks.common import alternate, bench_args, report_ratio, suite_meter
 from models.losses import lecun_map_loss
 from repro.allocator import keep_freed_memory
 from repro.compose import compose_experiment
-from repro.meter import RunMeter
 
 BATCH = 128
 
@@ -28,15 +24,6 @@ BATCH = 128
 def compose_lenet5(steps: int, output_dir: str):
     return compose_experiment("lenet5", output_dir, [
         f"data.batch_size={BATCH}", f"trainer.limit_train_batches={steps}", "trainer.max_epochs=1"])
-
-
-def suite_throughput(cfg) -> float:
-    L.seed_everything(0, verbose=False)
-    meter = RunMeter()
-    callbacks = [instantiate(c) for c in cfg.callbacks.values()]  # the default progress bar, as users run it
-    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, meter], logger=[instantiate(cfg.logger.csv)])
-    trainer.fit(instantiate(cfg.model), datamodule=instantiate(cfg.data))
-    return meter.samples_per_s
 
 
 def plain_throughput(cfg, steps: int) -> float:
@@ -65,16 +52,11 @@ def plain_throughput(cfg, steps: int) -> float:
 
 def main() -> None:
     keep_freed_memory()  # as scripts/train.py does; both loops share it
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300, help="training steps for each of the two loops")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating plain/suite measurements")
-    args = parser.parse_args()
+    args = bench_args(__doc__, steps=300)
     cfg = compose_lenet5(args.steps, "outputs/bench")
-    plain, suite = [], []
-    for _ in range(args.rounds):
-        plain.append(plain_throughput(cfg, args.steps))
-        suite.append(suite_throughput(cfg))
-    report_ratio("LeNet-5 training, batch 128", statistics.median(suite), statistics.median(plain), unit="samples/s")
+    suite, plain = alternate(args.rounds, lambda: plain_throughput(cfg, args.steps),
+                             lambda: suite_meter(cfg).samples_per_s)
+    report_ratio("LeNet-5 training, batch 128", suite, plain, unit="samples/s")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,7 @@ minute to the next); the medians and their ratio are printed.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import statistics
 import time
 
 import lightning as L
@@ -19,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 
-from benchmarks.common import report_ratio
+from benchmarks.common import alternate, bench_args, report_ratio, suite_meter
 from repro.allocator import keep_freed_memory
 from repro.compose import compose_experiment
-from repro.meter import RunMeter, synchronize
+from repro.meter import synchronize
 
 BATCH = 128
 
@@ -31,16 +29,6 @@ def compose_vit(steps: int, output_dir: str, cuda: bool):
     return compose_experiment("vit", output_dir, [
         f"data.batch_size={BATCH}", f"trainer.limit_train_batches={steps}", "trainer.max_epochs=1",
         *(["trainer=gpu"] if cuda else [])])
-
-
-def suite_throughput(cfg) -> float:
-    L.seed_everything(0, verbose=False)
-    meter = RunMeter()
-    callbacks = [instantiate(c) for c in cfg.callbacks.values()]  # the default progress bar, as users run it
-    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, meter], logger=[instantiate(cfg.logger.csv)],
-                          limit_val_batches=0)
-    trainer.fit(instantiate(cfg.model), datamodule=instantiate(cfg.data))
-    return meter.samples_per_s
 
 
 def plain_throughput(cfg, steps: int, device: torch.device) -> float:
@@ -73,19 +61,14 @@ def plain_throughput(cfg, steps: int, device: torch.device) -> float:
 
 def main() -> None:
     keep_freed_memory()  # as scripts/train.py does; both loops share it
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=40, help="training steps for each of the two loops")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating plain/suite measurements")
-    args = parser.parse_args()
+    args = bench_args(__doc__, steps=40)
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
     cfg = compose_vit(args.steps, "outputs/bench", cuda)
-    plain, suite = [], []
-    for _ in range(args.rounds):
-        plain.append(plain_throughput(cfg, args.steps, device))
-        suite.append(suite_throughput(cfg))
+    suite, plain = alternate(args.rounds, lambda: plain_throughput(cfg, args.steps, device),
+                             lambda: suite_meter(cfg, limit_val_batches=0).samples_per_s)
     report_ratio(f"ViT training (CIFAR-10, {cfg.model.net.dim}x{cfg.model.net.depth}, patch {cfg.model.net.patch_size}, "
-                 f"batch {BATCH}{', bf16' if cuda else ''})", statistics.median(suite), statistics.median(plain),
+                 f"batch {BATCH}{', bf16' if cuda else ''})", suite, plain,
                  unit="images/s")
 
 
