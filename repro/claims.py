@@ -6,10 +6,12 @@ tolerance. Verdict on a measurement m (the mean over seeds of the paper-recipe r
   beats the paper   m is better by more than the tolerance: the recipe run here is not quite the
                     paper's, and the report names the departure that explains it
   not reproduced    m is worse by more than the tolerance
+  undecided         the runs do not decide it: the measurement is a bound that straddles the rule (below),
+                    or the runs give no value (a fit with no optimum inside the sizes run, say)
   not run           no paper-recipe run measures it
 A one-sided claim (a bound or a direction: "at most 75%", "the CNN wins") is reproduced by any m on
 its better side. A measurement that is itself a bound ("at least 5x": the slower net never reached the
-target) decides a verdict only when the whole bound lies on one side; otherwise it is "undecided (bound)".
+target) decides a verdict only when the whole bound lies on one side; otherwise it is "undecided".
 A claim with `better: neither` (an exponent, where no direction is better) is reproduced within its
 tolerance on either side and is never beaten.
 """
@@ -25,7 +27,7 @@ import yaml
 
 from repro.errors import UserError
 
-VERDICTS = ("reproduced", "beats the paper", "not reproduced", "undecided (bound)", "not run")
+VERDICTS = ("reproduced", "beats the paper", "not reproduced", "undecided", "not run")
 
 
 class AtLeast(float):
@@ -69,7 +71,7 @@ class Claim:
         if isinstance(measured, (AtLeast, AtMost)):  # the true value lies anywhere on one side of it
             far_end = math.inf if isinstance(measured, AtLeast) else -math.inf
             ends = {self._verdict(float(measured)), self._verdict(far_end)}
-            return ends.pop() if len(ends) == 1 else "undecided (bound)"
+            return ends.pop() if len(ends) == 1 else "undecided"
         return self._verdict(measured)
 
     def applies_to(self, config: dict[str, Any]) -> bool:

@@ -89,9 +89,16 @@ def test_numbers_and_bounds_format():
 
 @pytest.mark.parametrize("measured, verdict", [
     (0.95, "reproduced"), (1.1, "reproduced"), (0.8, "reproduced"), (0.6, "beats the paper"),
-    (1.3, "not reproduced"), (None, "not run"), (AtLeast(0.5), "undecided (bound)"), (AtLeast(1.3), "not reproduced")])
+    (1.3, "not reproduced"), (None, "not run"), (AtLeast(0.5), "undecided"), (AtLeast(1.3), "not reproduced")])
 def test_verdicts_are_two_sided_and_bounds_decide_only_when_wholly_on_one_side(measured, verdict):
     assert LENET5.verdict(measured) == verdict
+
+
+def test_runs_that_give_no_value_are_undecided_not_unrun():
+    """A derived claim whose runs exist but yield no number (a fit with no optimum inside the sizes run)."""
+    from repro.report.evidence import Row
+    assert Row(LENET5, "sweep", "paper", records=[{"experiment": "sweep"}], measured=[]).verdict == "undecided"
+    assert Row(LENET5, "—", "paper").verdict == "not run"
 
 
 def test_one_sided_claims_count_any_better_value():
@@ -175,7 +182,7 @@ def test_relu_tanh_ratio_is_measured_per_seed_and_a_capped_run_is_a_bound(tmp_pa
     assert (tmp_path / "alexnet_fig1_relu_tanh.png").read_bytes().startswith(PNG_MAGIC)
     runs[1]["time_to_target"]["reached"] = False  # tanh never got there in its 12 epochs: at least 12 / 3
     line = rows(report(runs, tmp_path, claims={claim.id: claim}, experiments=experiments), claim.id)[0]
-    assert "| ≥ 4 (n=1) |" in line and "undecided (bound)" in line
+    assert "| ≥ 4 (n=1) |" in line and "undecided" in line
 
 
 def test_time_to_target_uses_mlperf_mean(tmp_path):

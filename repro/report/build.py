@@ -40,7 +40,7 @@ class SectionContext:
 def _measured(row: Row) -> str:
     if not row.records:
         return f"— (to run: `{row.claim.command}`)" if row.claim.command else "—"
-    return fmt_spread(row.measured) if row.stats[2] else "n/a (metric missing)"
+    return fmt_spread(row.measured) if row.stats[2] else "no value"
 
 
 def _difference(row: Row) -> str:

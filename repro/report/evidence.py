@@ -49,11 +49,15 @@ class Row:
     def verdict(self) -> str:
         if self.kind == "variant":
             return "variant: no verdict"
+        if self.records and self.stats[0] is None:  # runs were made, and they give no value
+            return "undecided"
         return self.claim.verdict(self.stats[0])
 
     @property
     def explanation(self) -> str:
         """Why a result beats the paper: the departure its experiment declares."""
+        if self.verdict == "undecided" and self.stats[0] is None:
+            return "the section says why"
         if self.verdict != "beats the paper":
             return ""
         return self.departures or "no departure declared: check the recipe against the paper's"

@@ -102,6 +102,21 @@ def profile_minima(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def edge_minima(minima: list[dict[str, Any]]) -> str:
+    """Where the lowest measured loss of each profile lies, when it is at an end of the sizes run: the optimum is
+    then outside the sweep, and the sizes must move that way."""
+    ends = {"smallest": 0, "largest": 0}
+    for m in minima:
+        best = int(np.argmin(m["loss"]))
+        if m["log_n"][best] == m["log_n"].min():
+            ends["smallest"] += 1
+        elif m["log_n"][best] == m["log_n"].max():
+            ends["largest"] += 1
+    said = [f"in {count} of {len(minima)} budgets the {end} size run had the lowest loss (the compute-optimal size "
+            f"lies at or {'below' if end == 'smallest' else 'above'} it)" for end, count in ends.items() if count]
+    return ("Measured: " + "; ".join(said) + ".") if said else ""
+
+
 def slope(log_c: np.ndarray, log_n: np.ndarray) -> tuple[float, float]:
     """Least-squares line log N = a log C + k: (a, k)."""
     a, k = np.polyfit(log_c, log_n, 1)
@@ -151,14 +166,16 @@ def isoflop_exponent(records: list[dict[str, Any]], with_records: list[dict[str,
     """METHOD: a in N_opt proportional to C^a, from the IsoFLOP records."""
     minima = profile_minima(records)
     fit = exponent(minima)
-    return (isoflop_records(records), [fit[0]]) if fit else ([], [])
+    return isoflop_records(records), [fit[0]] if fit else []  # runs without a bracketed minimum: undecided
 
 
 # ---- L(N) at equal tokens ------------------------------------------------------------------------
 
 def fit_loss_law(n: np.ndarray, losses: np.ndarray) -> dict[str, float] | None:
-    """Least squares L = E + A N^-alpha: for each alpha on a grid, E and A are linear; the best alpha is then
-    refined on a finer grid around it. Returns E, A, alpha and R^2 (None with fewer than 4 sizes)."""
+    """Least squares L = E + A N^-alpha with E >= 0 (an irreducible loss, the text's entropy, cannot be negative):
+    for each alpha on a grid, E and A are linear (E held at 0 where the free fit puts it below); the best alpha is
+    then refined on a finer grid around it. Without the bound, losses that fall linearly in log N drive alpha to
+    0 and E far below 0. Returns E, A, alpha and R^2 (None with fewer than 4 sizes)."""
     if len(np.unique(n)) < 4:
         return None
 
@@ -167,6 +184,8 @@ def fit_loss_law(n: np.ndarray, losses: np.ndarray) -> dict[str, float] | None:
         for alpha in alphas:
             design = np.stack([np.ones_like(n, dtype=float), n.astype(float) ** -alpha], axis=1)
             (e, a), *_ = np.linalg.lstsq(design, losses, rcond=None)
+            if e < 0:  # the bound is active: the best fit with E = 0
+                e, a = 0.0, float(design[:, 1] @ losses / (design[:, 1] @ design[:, 1]))
             results.append((float(np.sum((design @ [e, a] - losses) ** 2)), float(alpha), float(e), float(a)))
         return min(results)
 
@@ -272,7 +291,10 @@ def _dress(ax, xlabel: str, ylabel: str, title: str, log_y: bool = False) -> Non
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize="medium")
-    ax.legend(fontsize="small")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+    else:  # nothing measured on this panel: say so rather than leave it blank
+        ax.text(0.5, 0.5, "no budget's minimum lies\ninside the sizes run", transform=ax.transAxes, ha="center")
 
 
 def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, path: Path) -> None:
@@ -287,8 +309,9 @@ def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, 
             grid = np.linspace(m["log_n"].min(), m["log_n"].max(), 100)
             coeffs = np.polyfit(m["log_n"], m["loss"], 2)
             left.plot(10 ** grid, np.polyval(coeffs, grid), "-", color=colour, alpha=0.6)
-            left.plot(10 ** m["log_n_opt"], np.polyval(coeffs, m["log_n_opt"]), "*", color=colour, markersize=14,
-                      markeredgecolor="black")
+            if m["inside"]:  # an extrapolated minimum is no measurement (and would stretch the axis)
+                left.plot(10 ** m["log_n_opt"], np.polyval(coeffs, m["log_n_opt"]), "*", color=colour,
+                          markersize=14, markeredgecolor="black")
     _dress(left, "non-embedding parameters N", "held-out loss (nats/char)",
            "IsoFLOP profiles (parabola in log N, minimum starred)")
     found = bracketed(minima)
@@ -374,10 +397,11 @@ def isoflop_lines(name: str, records: list[dict[str, Any]], out_dir: Path) -> li
         lines += ["", f"Fitted N_opt ∝ C^a: **a = {a:.2f}**, {span}. Hoffmann et al. 2022: 0.49 (Approach 2; 0.50 and "
                   f"0.46 by the other two); Kaplan et al. 2020: 0.73. The measurement is nearer {nearer}; the interval "
                   f"holds {' and '.join(inside) if inside else 'neither'}."]
-        plot_isoflop(minima, fit, out_dir / ISOFLOP_PNG.format(name))
-        lines += ["", f"![IsoFLOP profiles and N_opt against C]({ISOFLOP_PNG.format(name)})"]
     else:
-        lines += ["", "Fewer than two budgets have their parabola's minimum among the sizes run: no exponent."]
+        lines += ["", "Fewer than two budgets have their parabola's minimum among the sizes run: no exponent. "
+                  + edge_minima(minima)]
+    plot_isoflop(minima, fit, out_dir / ISOFLOP_PNG.format(name))
+    lines += ["", f"![IsoFLOP profiles and N_opt against C]({ISOFLOP_PNG.format(name)})"]
     largest = max(size(r) for r in runs)
     lines += ["", f"Model sizes run: {fmt(min(size(r) for r in runs))} to {fmt(largest)} non-embedding parameters; "
               f"{sum(size(r) < MINCHILLA_FLOOR for r in runs)} of {len(runs)} runs lie below the ~100K parameters under "
