@@ -79,6 +79,18 @@ def command_overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
+def rerun_command() -> str:
+    """The command that reruns this record's job: the process's own command line, except in a Hydra multirun,
+    where that line starts the whole sweep (or, under submitit, is the launcher's own script): there it is
+    the train script with this job's overrides."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return " ".join(["python", "scripts/train.py", *command_overrides()])
+    return " ".join(["python", *sys.argv])
+
+
 def _continue_wandb_run(cfg: DictConfig, ckpt_path: str | None) -> DictConfig | None:
     """The logger configs, with W&B told to continue the run id stored in the checkpoint."""
     loggers = cfg.get("logger")
@@ -180,7 +192,7 @@ def run(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any] |
         "software": versions,
         "torch": versions["torch"],
         "git_commit": git_commit(cfg.paths.root_dir),
-        "command": " ".join(["python", *sys.argv]),
+        "command": rerun_command(),
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "config": config,
         **(system.record_fields() if hasattr(system, "record_fields") else {}),  # e.g. BLEU's signature

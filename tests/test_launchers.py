@@ -34,3 +34,6 @@ def test_make_reproduce_with_the_local_launcher_writes_a_record_per_seed(tmp_pat
     records = read_records(tmp_path / "results" / "runs.jsonl")
     assert sorted(r["seed"] for r in records) == [0, 1]
     assert len(list((tmp_path / "sweep" / ".submitit").iterdir())) >= 2  # the jobs went through submitit
+    # each record's command reruns its own job, not submitit's script
+    assert all(r["command"].startswith("python scripts/train.py ") and f"seed={r['seed']}" in r["command"].split()
+               and "_submit.py" not in r["command"] for r in records)

@@ -70,6 +70,11 @@ def test_multirun_writes_a_record_per_job(tmp_path):
     records = read_records(tmp_path / "results" / "runs.jsonl")
     assert sorted(r["config"]["data"]["per_class"] for r in records) == [5, 10]
     assert all(json.dumps(r) for r in records)
+    # the command of each record reruns that job alone
+    commands = [r["command"].split() for r in records]
+    assert sorted(w for c in commands for w in c if w.startswith("data.per_class=")) == ["data.per_class=10",
+                                                                                        "data.per_class=5"]
+    assert not any("--multirun" in c for c in commands)
 
 
 def test_wandb_without_a_key_runs_offline(tmp_path, monkeypatch):
