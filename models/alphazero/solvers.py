@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from models.alphazero.games import ConnectFour, TicTacToe
+from models.alphazero.games import TicTacToe
 
 
 # ---- tic-tac-toe: every reachable position, solved once (5,478 of them) --------------------------

@@ -17,7 +17,7 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from repro.report.tables import fmt, fmt_duration, table
+from repro.report.tables import fmt_duration, table
 
 ELO_PNG = "silver2017_elo.png"
 # AlphaZero.jl's Connect Four tutorial, read off pons-benchmark-results.png (../shared/data/connect4-pons/SOURCE.md):
