@@ -67,9 +67,7 @@ def recorded_marker(ckpt_path: str, recipe_fingerprint: str) -> Path | None:
     """The marker of the finished run that wrote this checkpoint (in RUN/checkpoints/), if it finished with
     this recipe; continuing it with another (more epochs, say) is a new run."""
     marker = Path(ckpt_path).resolve().parent.parent / RECORDED
-    if not marker.is_file():
-        return None
-    return marker if marker.read_text().split()[-1:] == [recipe_fingerprint] else None
+    return marker if marker.is_file() and marker.read_text().split()[-1:] == [recipe_fingerprint] else None
 
 
 def command_overrides() -> list[str]:
@@ -132,8 +130,9 @@ def run(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any] |
     claims = load_claims(cfg.paths.claims_file)  # fail on a broken registry before hours of training
     check_output_places(cfg)  # a results folder that is a file, or not writable: now, not after training
     check_trainer_values(cfg.trainer)
+    config = OmegaConf.to_container(cfg, resolve=True)
     ckpt_path = resume_checkpoint(cfg)
-    if ckpt_path and (marker := recorded_marker(ckpt_path, fingerprint(OmegaConf.to_container(cfg, resolve=True)))):
+    if ckpt_path and (marker := recorded_marker(ckpt_path, fingerprint(config))):
         print(f"{cfg.experiment_name}: the run of {ckpt_path} finished and wrote its record already "
               f"({marker}); nothing to resume. Start a new run without resume=true.")
         return None
@@ -151,7 +150,6 @@ def run(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any] |
     if cfg.trainer.get("enable_progress_bar") is False:  # trainer.enable_progress_bar=false also drops the configured bar
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks + [meter], logger=loggers or False)
-    config = OmegaConf.to_container(cfg, resolve=True)
     recipe = {"recipe": recipe_status(cfg.experiment_name, config, trainer.world_size),
               "recipe_fingerprint": fingerprint(config, trainer.world_size),
               "overrides": command_overrides() if overrides is None else list(overrides)}

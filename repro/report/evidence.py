@@ -46,17 +46,22 @@ class Row:
         return summarize(self.measured)
 
     @property
+    def no_value(self) -> bool:
+        """Runs were made, and they give no value (a fit with no optimum inside the sizes run, say)."""
+        return bool(self.records) and self.stats[0] is None
+
+    @property
     def verdict(self) -> str:
         if self.kind == "variant":
             return "variant: no verdict"
-        if self.records and self.stats[0] is None:  # runs were made, and they give no value
+        if self.no_value:
             return "undecided"
         return self.claim.verdict(self.stats[0])
 
     @property
     def explanation(self) -> str:
         """Why a result beats the paper: the departure its experiment declares."""
-        if self.verdict == "undecided" and self.stats[0] is None:
+        if self.kind == "paper" and self.no_value:
             return "the section says why"
         if self.verdict != "beats the paper":
             return ""

@@ -293,8 +293,6 @@ def _dress(ax, xlabel: str, ylabel: str, title: str, log_y: bool = False) -> Non
     ax.set_title(title, fontsize="medium")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small")
-    else:  # nothing measured on this panel: say so rather than leave it blank
-        ax.text(0.5, 0.5, "no budget's minimum lies\ninside the sizes run", transform=ax.transAxes, ha="center")
 
 
 def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, path: Path) -> None:
@@ -315,7 +313,9 @@ def plot_isoflop(minima: list[dict[str, Any]], fit: tuple[float, float] | None, 
     _dress(left, "non-embedding parameters N", "held-out loss (nats/char)",
            "IsoFLOP profiles (parabola in log N, minimum starred)")
     found = bracketed(minima)
-    if found:
+    if not found:  # say so rather than leave the panel blank
+        right.text(0.5, 0.5, "no budget's minimum lies\ninside the sizes run", transform=right.transAxes, ha="center")
+    else:
         log_c = np.log10([m["compute"] for m in found])
         right.plot(10 ** log_c, [10 ** m["log_n_opt"] for m in found], "*", markersize=14, color="black",
                    label="N_opt per budget")

@@ -5,8 +5,6 @@ and `evaluation` fields (models/alphazero_system.py); the claims themselves are 
 
 from __future__ import annotations
 
-TITLE = "AlphaZero on small games (Silver et al. 2017, 2018)"
-
 import io
 import os
 import tempfile
@@ -18,6 +16,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from repro.report.tables import fmt_duration, table
+
+TITLE = "AlphaZero on small games (Silver et al. 2017, 2018)"
 
 ELO_PNG = "silver2017_elo.png"
 # AlphaZero.jl's Connect Four tutorial, read off pons-benchmark-results.png (../shared/data/connect4-pons/SOURCE.md):
