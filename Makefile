@@ -58,7 +58,7 @@ sample: $(PYTHON)  ## text from the newest trained GPT: make sample ARGS="--prom
 # Kaplan et al. 2020 / Hoffmann et al. 2022 in direction: the IsoFLOP sweep, then the equal-token runs (one record
 # each; the plans live in the experiment files). On a GPU: make scaling-laws SCALING=gpt_scaling_gpu ARGS="trainer=gpu"
 SCALING ?= gpt_scaling_kjv
-scaling-laws: $(PYTHON)  ## scaling laws on character-level GPTs: 60 IsoFLOP runs + 12 equal-token runs on the KJV (about 40 minutes alone on a 2-core CPU)
+scaling-laws: $(PYTHON)  ## scaling laws on character-level GPTs: 48 IsoFLOP runs + 12 equal-token runs on the KJV (about 35 minutes alone on a 2-core CPU)
 	$(PYTHON) scripts/train.py --multirun experiment=$(SCALING) $(ARGS)
 	$(PYTHON) scripts/train.py --multirun experiment=$(SCALING)_tokens $(ARGS)
 

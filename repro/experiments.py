@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 
 from repro.compose import compose_experiment, experiment_names
 from repro.errors import UserError
-from repro.recipe import differences, fingerprint
+from repro.recipe import differences, fingerprint, recipe_items
 
 
 @dataclass
@@ -45,6 +45,13 @@ class Experiment:
     @cached_property
     def fingerprints(self) -> frozenset[str]:
         return frozenset(fingerprint(recipe) for recipe in self.recipes)
+
+    @cached_property
+    def sweep_axes(self) -> tuple[str, ...]:
+        """The recipe keys whose values differ between the sweep's points (none without a sweep)."""
+        items = [recipe_items(recipe) for recipe in self.recipes]
+        keys = set().union(*items) if items else set()
+        return tuple(sorted(k for k in keys if len({repr(i.get(k)) for i in items}) > 1))
 
     def closest_recipe(self, config: dict[str, Any]) -> dict[str, Any]:
         """The sweep point a run's config departs from least (the only one for an experiment without a sweep)."""

@@ -15,7 +15,9 @@ Left out, on principle (each is bookkeeping, placement or metadata, never arithm
     (data.batch_size x processes) enters the fingerprint: a run on 4 GPUs with a quarter of the batch
     each is the committed recipe;
   - what the report and the smoke runs read about an experiment: its name, `claims`, `variant_of`,
-    `departures`, `report`, `smoke`, and `project_time` (a projection of the paper's schedule).
+    `departures`, `report`, `smoke`, and `project_time` (a projection of the paper's schedule);
+  - a sweep's lookup tables (`scaling`: budgets and widths by name): what a run takes from them is in the
+    keys they fill (`model.compute_budget`, `model.net.n_embd`), so a run is named by what it trained.
 Everything else (net, data and its augmentation, batch size, optimiser, schedule, epochs or steps,
 `time_to_target` with its `stop`, limits on batches) is the recipe. A key set to null, false or an
 empty list counts as absent: a switch added to the configs later, off by default, leaves the records
@@ -30,7 +32,7 @@ from typing import Any, Iterator
 
 # Dotted paths left out wherever they sit ("*" matches one key at any depth below).
 TOP_LEVEL = {"seed", "paths", "logger", "hydra", "resume", "ckpt_path", "experiment_name",
-             "claims", "variant_of", "departures", "report", "smoke", "project_time"}
+             "claims", "variant_of", "departures", "report", "smoke", "project_time", "scaling"}
 TRAINER = {"accelerator", "devices", "num_nodes", "strategy", "precision", "deterministic", "benchmark",
            "enable_progress_bar", "enable_model_summary", "enable_checkpointing", "default_root_dir",
            "log_every_n_steps", "num_sanity_val_steps", "plugins", "sync_batchnorm", "use_distributed_sampler"}

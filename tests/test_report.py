@@ -122,6 +122,18 @@ def test_an_exploration_never_changes_a_verdict_and_is_listed_with_what_it_chang
     assert "1 are explorations" in after
 
 
+def test_explorations_of_a_sweep_name_their_point_and_are_never_pooled_across_points(tmp_path):
+    """Runs of a changed recipe at different points of a sweep (here data.per_class) depart from their nearest
+    points by the same key: each row also names where on the sweep's axes it sits, so none are averaged together."""
+    def changed_run(per_class: int, error: float) -> dict:
+        return record("curve", error=error, config={**RECIPE, "data": {"batch_size": 64, "per_class": per_class}})
+
+    listed = explorations(report([changed_run(10, 30.0), changed_run(5000, 1.5)], tmp_path))
+    assert EXPERIMENTS["curve"].sweep_axes == ("data.per_class",) and EXPERIMENTS["lenet5"].sweep_axes == ()
+    assert "data.batch_size=64 at data.per_class=10 | 1 |" in listed and "30 (n=1)" in listed
+    assert "data.batch_size=64 at data.per_class=5000 | 1 |" in listed and "1.5 (n=1)" in listed
+
+
 def test_an_unknown_experiment_is_an_exploration(tmp_path):
     listed = explorations(report([record(experiment="gone")], tmp_path))
     assert "| gone | experiment no longer defined |" in listed

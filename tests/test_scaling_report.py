@@ -1,11 +1,13 @@
 """The scaling-law section (repro/report/sections/kaplan2020.py) on synthetic records whose law is known."""
 
+from collections import defaultdict
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from repro.report.sections import kaplan2020 as k
+from tests.conftest import real_data_dir
 
 # Hoffmann et al.'s form with alpha = beta: the compute-optimal N grows exactly as C^0.5.
 E, A, B, ALPHA, BETA = 1.2, 40.0, 40.0, 0.35, 0.35
@@ -122,7 +124,7 @@ def test_section_without_records_says_how_to_make_them(tmp_path):
     assert any("make scaling-laws" in line for line in lines)
 
 
-@pytest.mark.slow  # composes the 36 recipes of both sweeps
+@pytest.mark.slow  # composes the 30 recipes of both sweeps
 def test_the_committed_sweeps_records_answer_the_scaling_claims_in_the_report(tmp_path):
     """Records carrying the committed recipes of both scaling experiments (synthetic losses from a law whose
     exponent is 0.5) reach the claims table through report.derived and the section's METHODS."""
@@ -136,8 +138,8 @@ def test_the_committed_sweeps_records_answer_the_scaling_claims_in_the_report(tm
     for recipe in experiments["gpt_scaling_kjv"].recipes:
         c, d = recipe["model"]["compute_budget"], recipe["model"]["net"]["n_embd"]
         n = 24 * d * d
-        # the optimum placed inside every budget's sizes (about 25K parameters at the smallest budget)
-        records.append(isoflop_record(c, n, shift=6.0) | {"experiment": "gpt_scaling_kjv", "config": recipe})
+        # the optimum placed inside every budget's sizes (about 7.6K parameters at the smallest budget)
+        records.append(isoflop_record(c, n, shift=12.0) | {"experiment": "gpt_scaling_kjv", "config": recipe})
     for recipe in experiments["gpt_scaling_kjv_tokens"].recipes:
         d = recipe["model"]["net"]["n_embd"]
         records.append(curve_record(24 * d * d, 1e-3 * d / 24, 1.0 + 10 * (24 * d * d) ** -0.3)
@@ -168,3 +170,30 @@ def test_sweep_points_set_on_the_composed_config_equal_hydras_composition(name):
     points = _sweep_points(OmegaConf.to_container(cfg.hydra.sweeper.params))
     composed = [fingerprint(_resolved(compose_experiment(name, "unused", point))) for point in points]
     assert len(points) > 1 and [fingerprint(r) for r in load_experiment(name).recipes] == composed
+
+
+@pytest.mark.data
+@pytest.mark.skipif(real_data_dir() is None, reason="DATA_DIR with the KJV text not set")
+def test_the_cpu_isoflop_plan_spans_10x_with_5_sizes_and_reads_the_text_at_most_about_twice():
+    """The issue's plan for the CPU sweep: at least 3 budgets spanning 10x, at least 5 sizes per budget, and no run
+    reading the KJV training text more than about twice (tokens = budget / counted training FLOPs per token)."""
+    import torch
+    from hydra.utils import instantiate
+
+    from repro.experiments import load_experiment
+    from repro.meter import count_flops
+
+    recipes = load_experiment("gpt_scaling_kjv").recipes
+    data = recipes[0]["data"]
+    text = (real_data_dir() / "kjv" / data["file"]).read_text(encoding="utf-8")
+    train_characters = len(text) * (1 - data["val_fraction"])
+    passes, sizes = {}, defaultdict(set)
+    for recipe in recipes:
+        budget, width = float(recipe["model"]["compute_budget"]), recipe["model"]["net"]["n_embd"]
+        block = torch.zeros(2, data["block_size"], dtype=torch.long)
+        per_token = count_flops(instantiate(recipe["model"]["net"]), block)[1] / block.numel()
+        passes[(budget, width)] = budget / per_token / train_characters
+        sizes[budget].add(width)
+    assert len(sizes) >= 3 and max(sizes) / min(sizes) >= 10
+    assert all(len(widths) >= 5 for widths in sizes.values())
+    assert max(passes.values()) <= 2.0, max(passes.items(), key=lambda item: item[1])

@@ -12,7 +12,7 @@ from pathlib import Path
 import repro.claims
 from repro.claims import Claim
 from repro.experiments import Experiment, registry
-from repro.recipe import differences
+from repro.recipe import differences, recipe_items
 from repro.report.evidence import Evidence, Records, Row, section_module
 from repro.report.tables import (fmt, fmt_duration, fmt_spread, hardware, mean, metric, table,
                                  write_atomically)
@@ -116,9 +116,14 @@ def exploration_tables(explorations: Records, experiments: dict[str, Experiment]
     for record in explorations:
         name = str(record.get("experiment"))
         experiment = experiments.get(name)
-        changed = ("experiment no longer defined",) if experiment is None else tuple(
-            f"{k}={'(unset)' if v == '<absent>' else v}" for k, v in differences(record.get("config") or {},
-                                              experiment.closest_recipe(record.get("config") or {})).items())
+        config = record.get("config") or {}
+        if experiment is None:
+            changed = ("experiment no longer defined",)
+        else:  # what departs from the nearest sweep point, then where on the sweep's axes the run sits
+            departed = differences(config, experiment.closest_recipe(config))
+            at = recipe_items(config)
+            changed = (*(f"{k}={'(unset)' if v == '<absent>' else v}" for k, v in departed.items()),
+                       *(f"at {k}={at[k]}" for k in experiment.sweep_axes if k not in departed and k in at))
         groups[(name, changed, hardware([record]))].append(record)
     if not groups:
         return ["", "No explorations."]
@@ -129,7 +134,7 @@ def exploration_tables(explorations: Records, experiments: dict[str, Experiment]
         beside = [f"{fmt_spread([metric(r, claims[i].metric) for r in mine])} {claims[i].unit} "
                   f"(paper {fmt(claims[i].value)}, `{i}`)" for i in ids if claims[i].metric != "derived"
                   and (mine := [r for r in runs if claims[i].applies_to(r.get("config") or {})])]
-        errors = [k for k in ("test/error_pct", "val/loss", "val/bleu") if metric(runs[0], k) is not None]
+        errors = [k for k in ("test/error_pct", "val/loss_full", "val/loss", "val/bleu") if metric(runs[0], k) is not None]
         beside = beside or [f"{k} {fmt_spread([metric(r, k) for r in runs])}" for k in errors[:1]] or ["—"]
         lines.append([name, " ".join(changed) or "(same recipe keys; another world size)",
                       len(runs), "; ".join(beside), where])

@@ -414,8 +414,10 @@ def equal_token_lines(name: str, records: list[dict[str, Any]], out_dir: Path) -
     lines = ["", f"### Equal training tokens: `{name}` ({len(runs)} runs, {hardware(runs)})", "",
              *table(RUN_HEADER, _run_rows(runs))]
     if fit:
+        sizes = len({size(r) for r in runs})
         lines += ["", f"L(N) = E + A N^-alpha: E = {fit['E']:.3f}, A = {fit['A']:.3g}, **alpha = {fit['alpha']:.3f}**, "
-                  f"R² = {fit['r2']:.4f} over {len(runs)} sizes (Kaplan et al. 2020 eq. 1.1: alpha_N ≈ 0.076 without E, "
+                  f"R² = {fit['r2']:.4f} over {len(runs)} runs of {sizes} sizes (Kaplan et al. 2020 eq. 1.1: "
+                  "alpha_N ≈ 0.076 without E, "
                   "for converged models of 1e3..1e9 parameters; here every size has the same tokens, so the larger are "
                   "further from convergence)."]
     comparisons = equal_token_comparisons(records)
