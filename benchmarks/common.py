@@ -34,11 +34,11 @@ def report_ratio(what: str, suite: float, baseline: float, unit: str) -> float:
     return ratio
 
 
-def bench_args(doc: str, steps: int) -> argparse.Namespace:
+def bench_args(doc: str, steps: int, rounds: int = 3) -> argparse.Namespace:
     """--steps (each loop's training steps) and --rounds (alternations) for a benchmark module."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--steps", type=int, default=steps, help="training steps for each of the two loops")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating plain/suite measurements")
+    parser.add_argument("--rounds", type=int, default=rounds, help="alternating plain/suite measurements")
     return parser.parse_args()
 
 
