@@ -62,7 +62,7 @@ scaling-laws: $(PYTHON)  ## scaling laws on character-level GPTs: 48 IsoFLOP run
 	$(PYTHON) scripts/train.py --multirun experiment=$(SCALING) $(ARGS)
 	$(PYTHON) scripts/train.py --multirun experiment=$(SCALING)_tokens $(ARGS)
 
-report: $(PYTHON)  ## results/REPORT.md and plots from results/claims.yaml + results/runs.jsonl
+report: $(PYTHON)  ## results/REPORT.md and plots from results/claims.yaml + results/runs/*.jsonl
 	$(PYTHON) scripts/report.py
 
 bench: $(PYTHON)  ## suite throughput as a ratio against a plain PyTorch loop

@@ -30,7 +30,7 @@ from repro.experiments import recipe_status
 from repro.meter import RunMeter
 from repro.outputs import check_output_places
 from repro.recipe import fingerprint
-from repro.records import append_record
+from repro.records import append_record, record_file
 
 RECORDED = "RECORDED"  # the marker a finished run leaves in its output folder, beside checkpoints/
 
@@ -195,7 +195,7 @@ def run(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any] |
         "config": config,
         **(system.record_fields() if hasattr(system, "record_fields") else {}),  # e.g. BLEU's signature
     }
-    records_file = Path(cfg.paths.results_dir) / "runs.jsonl"
+    records_file = record_file(cfg.paths.results_dir, record["experiment"])
     append_record(records_file, record)
     _mark_recorded(Path(cfg.paths.output_dir), records_file, record)
     _log_claims_to_loggers(loggers, record)

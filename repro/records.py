@@ -1,4 +1,5 @@
-"""Run records: one JSON object per line in `runs.jsonl`.
+"""Run records: one JSON object per line, in one file per experiment under the results folder
+(`results/runs/<experiment>.jsonl`), so that no file grows with every experiment's history.
 
 Writers take an exclusive lock and append the whole line or nothing, so concurrent runs (a
 multirun, two terminals) never interleave and a full disk never leaves half a line. Readers skip
@@ -16,6 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from repro.errors import UserError
+
+
+RECORDS = "runs"  # the folder under paths.results_dir
+
+
+def record_file(results_dir: str | Path, experiment: str) -> Path:
+    """Where a run of `experiment` appends its record."""
+    if not experiment or Path(experiment).name != experiment or experiment.startswith("."):
+        raise UserError(f"experiment_name={experiment!r} cannot name a records file: use letters, digits and _")
+    return Path(results_dir) / RECORDS / f"{experiment}.jsonl"
 
 
 def append_record(path: str | Path, record: dict[str, Any]) -> None:
@@ -50,8 +61,12 @@ def append_record(path: str | Path, record: dict[str, Any]) -> None:
 
 
 def read_records(path: str | Path, warn=lambda msg: print(msg, file=sys.stderr)) -> list[dict[str, Any]]:
-    """All well-formed records; each damaged line is reported through `warn` and skipped."""
+    """All well-formed records of one file, or of every *.jsonl in a folder (in the order they finished);
+    each damaged line is reported through `warn` and skipped."""
     path = Path(path)
+    if path.is_dir():
+        records = [r for file in sorted(path.glob("*.jsonl")) for r in read_records(file, warn)]
+        return sorted(records, key=lambda r: str(r.get("finished_at", "")))
     if not path.exists():
         return []
     records = []

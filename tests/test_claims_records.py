@@ -10,7 +10,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from models.classifier import error_pct
 from repro.claims import Claim, evaluate, load_claims
 from repro.errors import UserError
-from repro.records import append_record, read_records
+from repro.records import append_record, read_records, record_file
 
 ERROR = Claim(id="e", paper="p", source="s", what="w", metric="test/error_pct", value=1.0, unit="%", tolerance=0.2)
 BLEU = Claim(id="b", paper="p", source="s", what="w", metric="bleu", value=30.0, unit="BLEU", better="higher", tolerance=1.0)
@@ -54,6 +54,16 @@ def test_append_and_read_back(tmp_path):
     assert [r["experiment"] for r in read_records(path)] == ["a", "b"]
 
 
+def test_each_experiment_has_its_file_and_the_folder_reads_back_in_finishing_order(tmp_path):
+    for name, finished in (("b", "2025-01-02"), ("a", "2025-01-03"), ("b", "2025-01-01")):
+        append_record(record_file(tmp_path, name), {"experiment": name, "finished_at": finished})
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["a.jsonl", "b.jsonl"]
+    assert [r["finished_at"] for r in read_records(tmp_path / "runs")] == ["2025-01-01", "2025-01-02", "2025-01-03"]
+    for bad in ("../a", "", ".hidden", "a/b"):
+        with pytest.raises(UserError, match="experiment_name"):
+            record_file(tmp_path, bad)
+
+
 def test_reader_skips_and_reports_a_damaged_line(tmp_path):
     path = tmp_path / "runs.jsonl"
     append_record(path, {"experiment": "a"})
@@ -93,12 +103,13 @@ def test_commit_is_dirty_for_code_changes_but_not_for_appended_records(tmp_path,
                        capture_output=True)
 
     (tmp_path / "results").mkdir()
-    (tmp_path / "results" / "runs.jsonl").write_text("")
+    (tmp_path / "results" / "runs").mkdir()
+    (tmp_path / "results" / "runs" / "a.jsonl").write_text("")
     (tmp_path / "a.py").write_text("x = 1\n")
     git("init", "-q")
     git("add", ".")
     git("commit", "-qm", "init")
-    append_record(tmp_path / "results" / "runs.jsonl", {"experiment": "a"})
+    append_record(tmp_path / "results" / "runs" / "a.jsonl", {"experiment": "a"})
     assert not git_commit(tmp_path).endswith("-dirty")
     (tmp_path / "a.py").write_text("x = 2\n")
     assert git_commit(tmp_path).endswith("-dirty")

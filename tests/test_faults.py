@@ -136,9 +136,9 @@ def test_results_path_not_writable(tmp_path):
 
 
 def test_full_disk_while_writing_the_record(tmp_path):
-    results = tmp_path / "results"
-    results.mkdir()
-    (results / "runs.jsonl").symlink_to("/dev/full")  # every write: ENOSPC
+    records = tmp_path / "results" / "runs"
+    records.mkdir(parents=True)
+    (records / "perceptron_xor.jsonl").symlink_to("/dev/full")  # every write: ENOSPC
     result = train_cli(tmp_path, "experiment=perceptron_xor", *SMALL)
     assert result.status == 2
     assert "no space left" in result.one_error_line().lower()
@@ -314,11 +314,11 @@ def test_sigterm_from_outside_ends_a_real_process_with_143_and_resume_completes(
     assert process.returncode == 143, stderr[-2000:]
     assert "stopped by SIGTERM" in stderr and checkpoint.is_file()
     assert 7 <= torch.load(checkpoint, weights_only=True)["global_step"] < 60 * 7  # stopped in training
-    assert not (tmp_path / "results" / "runs.jsonl").exists()
+    assert not (tmp_path / "results" / "runs").exists()
     resumed = subprocess.run([sys.executable, "scripts/train.py", *common, "resume=true", f"hydra.run.dir={runs / 'second'}"],
                              cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    [record] = read_records(tmp_path / "results" / "runs.jsonl")
+    [record] = read_records(tmp_path / "results" / "runs")
     assert record["resumed_from"] == str(checkpoint) and record["metrics"]["epochs"] == 60
 
 
@@ -334,4 +334,4 @@ def test_four_runs_started_together_write_four_folders_and_four_records(tmp_path
         assert process.wait(timeout=600) == 0, process.stderr.read()[-2000:]
     folders = list((tmp_path / "outputs" / "perceptron_xor").iterdir())
     assert len(folders) == 4
-    assert sorted(r["seed"] for r in read_records(tmp_path / "results" / "runs.jsonl")) == [1, 2, 3, 4]
+    assert sorted(r["seed"] for r in read_records(tmp_path / "results" / "runs")) == [1, 2, 3, 4]

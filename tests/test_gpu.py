@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(),
 @pytest.mark.parametrize("name", experiment_names())
 def test_experiment_runs_on_the_gpu_and_records_the_card(name, smoke_cfg, tmp_path):
     record = run(smoke_cfg(name, "trainer=gpu"))
-    assert read_records(tmp_path / "results" / "runs.jsonl") == [record]
+    assert read_records(tmp_path / "results" / "runs") == [record]
     assert record["hardware"]["accelerator"] == "cuda"
     assert record["hardware"]["gpu"] == torch.cuda.get_device_name(0)
 
@@ -24,7 +24,7 @@ def test_experiment_runs_on_the_gpu_and_records_the_card(name, smoke_cfg, tmp_pa
 def test_alexnet_decodes_jpegs_on_the_gpu(smoke_cfg, tmp_path):
     record = run(smoke_cfg("alexnet_imagenette", "trainer=gpu", "data.decode_on_device=true"))
     assert record["hardware"]["accelerator"] == "cuda"
-    assert len(read_records(tmp_path / "results" / "runs.jsonl")) == 1
+    assert len(read_records(tmp_path / "results" / "runs")) == 1
 
 
 def test_per_gpu_convolution_matches_the_grouped_one_in_bf16():

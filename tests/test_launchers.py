@@ -31,7 +31,7 @@ def test_make_reproduce_with_the_local_launcher_writes_a_record_per_seed(tmp_pat
     result = subprocess.run(["make", "reproduce-perceptron", "SEEDS=2", f"ARGS={args}"], cwd=REPO, capture_output=True,
                             text=True, timeout=900, env=dict(os.environ, DATA_DIR=str(FIXTURES), PYTHONWARNINGS="ignore"))
     assert result.returncode == 0, result.stderr[-3000:]
-    records = read_records(tmp_path / "results" / "runs.jsonl")
+    records = read_records(tmp_path / "results" / "runs")
     assert sorted(r["seed"] for r in records) == [0, 1]
     assert len(list((tmp_path / "sweep" / ".submitit").iterdir())) >= 2  # the jobs went through submitit
     # each record's command reruns its own job, not submitit's script

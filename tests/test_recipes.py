@@ -78,14 +78,14 @@ def test_an_override_is_an_exploration_and_leaves_every_lenet5_verdict_unchanged
     """make reproduce-lenet5 ARGS="trainer.max_epochs=1", then make report, on a copy of the committed records."""
     results = tmp_path / "results"
     results.mkdir()
-    shutil.copy(REPO / "results" / "runs.jsonl", results / "runs.jsonl")
+    shutil.copytree(REPO / "results" / "runs", results / "runs")
     claims = load_claims(REPO / "results" / "claims.yaml")
-    before = build_report(claims, read_records(results / "runs.jsonl"), tmp_path / "before").read_text()
+    before = build_report(claims, read_records(results / "runs"), tmp_path / "before").read_text()
     done = _train("experiment=lenet5", "trainer.max_epochs=1", f"hydra.run.dir={tmp_path / 'run'}", results=results)
     assert done.returncode == 0, done.stderr[-2000:]
     [summary] = [line for line in done.stdout.splitlines() if "an exploration (overrides:" in line]
     assert "trainer.max_epochs=1" in summary and "no verdict" in done.stdout
-    records = read_records(results / "runs.jsonl")
+    records = read_records(results / "runs")
     new = records[-1]
     assert new["recipe"] == "exploration" and "trainer.max_epochs=1" in new["overrides"]
     after = build_report(claims, records, tmp_path / "after").read_text()
@@ -101,16 +101,16 @@ def test_a_run_resumed_after_a_crash_writes_one_record_and_a_finished_run_none(t
     results = tmp_path / "results"
     crashed = _train(*shrunk, "+callbacks.crash._target_=repro.callbacks.CrashAtStep", "+callbacks.crash.step=9",
                      f"hydra.run.dir={tmp_path / 'runs' / 'crashed'}", results=results)
-    assert crashed.returncode == -9 and not (results / "runs.jsonl").exists()
+    assert crashed.returncode == -9 and not (results / "runs").exists()
     resumed = _train(*shrunk, "resume=true", f"hydra.run.dir={tmp_path / 'runs' / 'resumed'}", results=results)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    [record] = read_records(results / "runs.jsonl")
+    [record] = read_records(results / "runs")
     assert record["resumed_from"].endswith("crashed/checkpoints/last.ckpt")
     assert 0 < record["wall_time_before_resume_s"] < record["wall_time_s"]  # the clock covers both parts
     again = _train(*shrunk, "resume=true", f"hydra.run.dir={tmp_path / 'runs' / 'again'}", results=results)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "finished and wrote its record already" in again.stdout
-    assert len(read_records(results / "runs.jsonl")) == 1
+    assert len(read_records(results / "runs")) == 1
 
 
 def test_wandb_runs_carry_the_recipe_status_fingerprint_and_hardware():

@@ -244,7 +244,7 @@ def test_committed_records_are_judged_by_their_stored_config():
     from repro.experiments import recipe_status
     from repro.recipe import world_size
 
-    lenet5 = [r for r in read_records(ROOT / "results" / "runs.jsonl") if r["experiment"] == "lenet5"]
+    lenet5 = [r for r in read_records(ROOT / "results" / "runs") if r["experiment"] == "lenet5"]
     statuses = {recipe_status("lenet5", r["config"], world_size(r)) for r in lenet5}
     assert statuses <= {"paper", "exploration"} and lenet5
 

@@ -34,13 +34,13 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     crashed = train(*RESUMABLE, "+callbacks.crash._target_=repro.callbacks.CrashAtStep", "+callbacks.crash.step=10",
                     tmp_path=tmp_path / "b", run_dir="crashed")
     assert crashed.returncode == -9  # SIGKILL, mid epoch 2
-    assert not (tmp_path / "b" / "results" / "runs.jsonl").exists()
+    assert not (tmp_path / "b" / "results" / "runs").exists()
     assert (tmp_path / "b" / "runs" / "crashed" / "checkpoints" / "last.ckpt").exists()
 
     resumed = train(*RESUMABLE, "resume=true", tmp_path=tmp_path / "b", run_dir="resumed")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    [expected] = read_records(tmp_path / "a" / "results" / "runs.jsonl")
-    [got] = read_records(tmp_path / "b" / "results" / "runs.jsonl")
+    [expected] = read_records(tmp_path / "a" / "results" / "runs")
+    [got] = read_records(tmp_path / "b" / "results" / "runs")
     assert got["resumed_from"].endswith("crashed/checkpoints/last.ckpt")
     for key in ("test/error_pct", "test/loss"):
         assert got["metrics"][key] == pytest.approx(expected["metrics"][key], abs=1e-6), key
@@ -66,7 +66,7 @@ def test_divergence_stops_with_one_line_and_no_record(smoke_cfg, tmp_path):
                     "callbacks.divergence.check_every_n_steps=1")
     with pytest.raises(UserError, match="diverged at step"):
         run(cfg)
-    assert not (tmp_path / "results" / "runs.jsonl").exists()
+    assert not (tmp_path / "results" / "runs").exists()
 
 
 def test_no_api_key_in_any_output(tmp_path):
@@ -75,7 +75,7 @@ def test_no_api_key_in_any_output(tmp_path):
                    run_dir="wb", env={"WANDB_API_KEY": marker, "WANDB_MODE": "offline"})
     assert result.returncode == 0, result.stderr[-2000:]
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert any(p.suffix == ".ckpt" for p in written) and any(p.name == "runs.jsonl" for p in written)
+    assert any(p.suffix == ".ckpt" for p in written) and any(p.name == "lenet5.jsonl" for p in written)
     leaking = [p for p in written if marker.encode() in p.read_bytes()]
     assert not leaking, leaking
 
@@ -126,7 +126,7 @@ def _message(cfg, overrides=()) -> str:
 def test_bad_values_end_in_one_line(smoke_cfg, tmp_path, overrides, expected):
     message = _message(smoke_cfg("lenet5", f"paths.runs_root={tmp_path / 'none'}", *overrides), overrides)
     assert expected in message
-    assert not (tmp_path / "results" / "runs.jsonl").exists()
+    assert not (tmp_path / "results" / "runs").exists()
 
 
 def test_damaged_mnist_file_is_named(smoke_cfg, tmp_path):

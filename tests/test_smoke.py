@@ -18,7 +18,7 @@ from tests.conftest import FIXTURES, REPO
 def test_experiment_smoke_run_writes_one_record(name, smoke_cfg, tmp_path):
     cfg = smoke_cfg(name)
     record = run(cfg)
-    records = read_records(tmp_path / "results" / "runs.jsonl")
+    records = read_records(tmp_path / "results" / "runs")
     assert len(records) == 1 and records[0]["experiment"] == record["experiment"] == cfg.experiment_name
     for key in ("seed", "params", "metrics", "claims", "wall_time_s", "samples_per_s", "flops_per_sample_train",
                 "hardware", "torch", "git_commit", "config"):
@@ -52,14 +52,14 @@ def test_missing_data_exits_with_one_clear_line(tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "MNIST not found" in errors[0] and "nowhere" in errors[0]
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "results" / "runs.jsonl").exists()
+    assert not (tmp_path / "results" / "runs").exists()
 
 
 def test_ddp_two_processes_write_exactly_one_record(tmp_path):
     result = _train_cli("experiment=lenet5", "debug=smoke", "trainer=ddp", "trainer.devices=2",
                         data_dir=FIXTURES, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    records = read_records(tmp_path / "results" / "runs.jsonl")
+    records = read_records(tmp_path / "results" / "runs")
     assert len(records) == 1 and records[0]["hardware"]["devices"] == 2
 
 
@@ -67,7 +67,7 @@ def test_multirun_writes_a_record_per_job(tmp_path):
     result = _train_cli("--multirun", "experiment=lenet5_learning_curve", "debug=smoke", "data.per_class=5,10",
                         data_dir=FIXTURES, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    records = read_records(tmp_path / "results" / "runs.jsonl")
+    records = read_records(tmp_path / "results" / "runs")
     assert sorted(r["config"]["data"]["per_class"] for r in records) == [5, 10]
     assert all(json.dumps(r) for r in records)
     # the command of each record reruns that job alone
@@ -84,7 +84,7 @@ def test_wandb_without_a_key_runs_offline(tmp_path, monkeypatch):
     result = _train_cli("experiment=lenet5", "debug=smoke", "logger=wandb", data_dir=FIXTURES, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert list((tmp_path / "run" / "wandb").glob("offline-run-*"))
-    assert len(read_records(tmp_path / "results" / "runs.jsonl")) == 1
+    assert len(read_records(tmp_path / "results" / "runs")) == 1
 
 
 def test_alexnet_ddp_two_processes_write_exactly_one_record(tmp_path):
@@ -93,7 +93,7 @@ def test_alexnet_ddp_two_processes_write_exactly_one_record(tmp_path):
     result = _train_cli("experiment=alexnet_imagenette", *smoke_overrides("alexnet_imagenette"), "trainer=ddp",
                         "trainer.devices=2", data_dir=FIXTURES, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    records = read_records(tmp_path / "results" / "runs.jsonl")
+    records = read_records(tmp_path / "results" / "runs")
     assert len(records) == 1 and records[0]["hardware"]["devices"] == 2
     assert "test/center_error_pct" in records[0]["metrics"] and "test/top5_error_pct" in records[0]["metrics"]
 
@@ -103,4 +103,4 @@ def test_alexnet_decoding_on_the_device_with_worker_processes(smoke_cfg, tmp_pat
     record = run(smoke_cfg("alexnet_imagenette", "data.decode_on_device=true", "data.num_workers=2"))
     assert record["config"]["data"]["decode_on_device"] is True
     assert "test/center_error_pct" in record["metrics"]
-    assert len(read_records(tmp_path / "results" / "runs.jsonl")) == 1
+    assert len(read_records(tmp_path / "results" / "runs")) == 1

@@ -29,7 +29,7 @@ class Result:
 
     @property
     def records(self) -> list[dict]:
-        return read_records(self.results / "runs.jsonl")
+        return read_records(self.results / "runs")
 
     def one_error_line(self) -> str:
         """The single `error:` line a failed run must end in (and nothing that looks like a traceback)."""

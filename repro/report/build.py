@@ -134,7 +134,8 @@ def exploration_tables(explorations: Records, experiments: dict[str, Experiment]
         beside = [f"{fmt_spread([metric(r, claims[i].metric) for r in mine])} {claims[i].unit} "
                   f"(paper {fmt(claims[i].value)}, `{i}`)" for i in ids if claims[i].metric != "derived"
                   and (mine := [r for r in runs if claims[i].applies_to(r.get("config") or {})])]
-        errors = [k for k in ("test/error_pct", "val/loss_full", "val/loss", "val/bleu") if metric(runs[0], k) is not None]
+        errors = [k for k in ("test/error_pct", "val/loss_full", "val/loss", "val/bleu")
+                  if metric(runs[0], k) is not None]
         beside = beside or [f"{k} {fmt_spread([metric(r, k) for r in runs])}" for k in errors[:1]] or ["—"]
         lines.append([name, " ".join(changed) or "(same recipe keys; another world size)",
                       len(runs), "; ".join(beside), where])
@@ -256,7 +257,7 @@ def verdict_rule() -> str:
 # ---- the report ------------------------------------------------------------------------------------
 
 def build_report(claims: dict[str, Claim], records: Records, out_dir: Path, *, claims_path: str = "results/claims.yaml",
-                 records_path: str = "results/runs.jsonl", readme: Path | None = None,
+                 records_path: str = "results/runs", readme: Path | None = None,
                  experiments: dict[str, Experiment] | None = None) -> Path:
     """Write REPORT.md and its plots into out_dir (and the scoreboard into `readme`); return REPORT.md's path."""
     out_dir = Path(out_dir)
